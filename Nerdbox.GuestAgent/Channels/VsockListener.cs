@@ -1,0 +1,103 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Microsoft.AspNetCore.Connections;
+using Nerdbox.GuestAgent.Native;
+
+namespace Nerdbox.GuestAgent.Channels;
+
+/// <summary>A vsock port on any CID as a Kestrel endpoint.</summary>
+internal sealed class VsockEndPoint(uint port) : EndPoint
+{
+    public uint Port { get; } = port;
+    public override string ToString() => "vsock:" + Port;
+}
+
+/// <summary>
+/// Listens on a vsock port. .NET refuses AF_VSOCK sockets, so the socket is made, bound and
+/// accepted through libc; each accepted fd is then wrapped as a .NET socket stream.
+/// accept() is not woken by shutdown() on vsock, so it runs with a receive timeout and looks
+/// for unbinding between tries.
+/// </summary>
+internal sealed class VsockListener : IConnectionListener
+{
+    private const int AF_VSOCK = 40;
+    private const int SOCK_STREAM = 1;
+    private const int SOCK_CLOEXEC = 0x80000;
+    private const int SOL_SOCKET = 1;
+    private const int SO_RCVTIMEO = 20;
+    private const uint VMADDR_CID_ANY = 0xFFFFFFFF;
+    private const int EAGAIN = 11;
+
+    private readonly VsockEndPoint _endPoint;
+    private readonly int _fd;
+    private volatile bool _unbound;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct SockaddrVm
+    {
+        public ushort Family;
+        public ushort Reserved1;
+        public uint Port;
+        public uint Cid;
+        public uint Zero;
+    }
+
+    private VsockListener(VsockEndPoint endPoint, int fd)
+    {
+        _endPoint = endPoint;
+        _fd = fd;
+    }
+
+    /// <summary>Binds the port, or fails with the reason (e.g. the kernel has no vsock transport).</summary>
+    public static unsafe VsockListener Bind(VsockEndPoint endPoint)
+    {
+        var fd = Libc.Socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) throw new VsockUnavailableException($"vsock socket: {Libc.LastErrorText()}; the kernel has no vsock transport");
+        var addr = new SockaddrVm { Family = AF_VSOCK, Port = endPoint.Port, Cid = VMADDR_CID_ANY };
+        if (Libc.Bind(fd, &addr, sizeof(SockaddrVm)) != 0 || Libc.Listen(fd, 16) != 0)
+        {
+            var error = Libc.LastErrorText();
+            Libc.Close(fd);
+            throw new VsockUnavailableException($"vsock bind/listen on port {endPoint.Port}: {error}");
+        }
+        var timeout = new Libc.Timespec { Seconds = 0, Nanoseconds = 200_000 }; // struct timeval: 200 ms
+        Libc.SetSockOpt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(Libc.Timespec));
+        return new VsockListener(endPoint, fd);
+    }
+
+    public EndPoint EndPoint => _endPoint;
+
+    public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        while (!_unbound && !cancellationToken.IsCancellationRequested)
+        {
+            var fd = await Task.Run(Accept, CancellationToken.None);
+            if (fd >= 0)
+            {
+                var socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
+                return new StreamConnection(new NetworkStream(socket, ownsSocket: true), _endPoint);
+            }
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno != EAGAIN && errno != Libc.EINTR) throw new IOException("vsock accept: " + Libc.LastErrorText());
+        }
+        return null;
+    }
+
+    private unsafe int Accept() => Libc.Accept4(_fd, null, null, SOCK_CLOEXEC);
+
+    public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
+    {
+        _unbound = true;
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _unbound = true;
+        Libc.Close(_fd);
+        return ValueTask.CompletedTask;
+    }
+}
+
+internal sealed class VsockUnavailableException(string message) : Exception(message);

@@ -1,0 +1,123 @@
+using System.Runtime.InteropServices;
+
+namespace Nerdbox.GuestAgent.Native;
+
+/// <summary>The few libc calls the agent needs as init and as a process supervisor (Linux x86-64).</summary>
+internal static unsafe partial class Libc
+{
+    private const string Lib = "libc";
+
+    public const int EINTR = 4;
+    public const int ECHILD = 10;
+    public const int EBUSY = 16;
+    public const int EEXIST = 17;
+    public const int EAGAIN = 11;
+
+    public const ulong MS_RDONLY = 1;
+    public const ulong MS_NOSUID = 2;
+    public const ulong MS_NODEV = 4;
+    public const ulong MS_NOEXEC = 8;
+    public const ulong MS_BIND = 4096;
+    public const ulong MS_MOVE = 8192;
+    public const ulong MS_REC = 16384;
+
+    public const int CLOCK_REALTIME = 0;
+    public const int CLOCK_BOOTTIME = 7;
+
+    public const int WNOHANG = 1;
+    public const int PR_SET_CHILD_SUBREAPER = 36;
+    public const int O_CLOEXEC = 0x80000;
+    public const int SYS_finit_module = 313;
+
+    public const uint LINUX_REBOOT_CMD_POWER_OFF = 0x4321FEDC;
+    public const uint LINUX_REBOOT_CMD_RESTART = 0x01234567;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [LibraryImport(Lib, EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Mount(string? source, string target, string? fstype, ulong flags, string? data);
+
+    [LibraryImport(Lib, EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Umount2(string target, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "syscall", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial long SyscallFinitModule(long number, int fd, string args, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "reboot", SetLastError = true)]
+    public static partial int Reboot(uint cmd);
+
+    [LibraryImport(Lib, EntryPoint = "sync")]
+    public static partial void Sync();
+
+    [LibraryImport(Lib, EntryPoint = "waitpid", SetLastError = true)]
+    public static partial int WaitPid(int pid, int* status, int options);
+
+    [LibraryImport(Lib, EntryPoint = "clock_gettime")]
+    public static partial int ClockGetTime(int clockId, Timespec* ts);
+
+    [LibraryImport(Lib, EntryPoint = "clock_settime", SetLastError = true)]
+    public static partial int ClockSetTime(int clockId, Timespec* ts);
+
+    [LibraryImport(Lib, EntryPoint = "prctl", SetLastError = true)]
+    public static partial int Prctl(int option, ulong arg2, ulong arg3, ulong arg4, ulong arg5);
+
+    [LibraryImport(Lib, EntryPoint = "pipe2", SetLastError = true)]
+    public static partial int Pipe2(int* fds, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    [LibraryImport(Lib, EntryPoint = "kill", SetLastError = true)]
+    public static partial int Kill(int pid, int signal);
+
+    [LibraryImport(Lib, EntryPoint = "getpid")]
+    public static partial int GetPid();
+
+    [LibraryImport(Lib, EntryPoint = "sethostname", SetLastError = true)]
+    public static partial int SetHostName(byte* name, nuint length);
+
+    [LibraryImport(Lib, EntryPoint = "posix_spawn_file_actions_init")]
+    public static partial int PosixSpawnFileActionsInit(void* actions);
+
+    [LibraryImport(Lib, EntryPoint = "posix_spawn_file_actions_destroy")]
+    public static partial int PosixSpawnFileActionsDestroy(void* actions);
+
+    [LibraryImport(Lib, EntryPoint = "posix_spawn_file_actions_adddup2")]
+    public static partial int PosixSpawnFileActionsAddDup2(void* actions, int fd, int newFd);
+
+    [LibraryImport(Lib, EntryPoint = "posix_spawn_file_actions_addopen", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int PosixSpawnFileActionsAddOpen(void* actions, int fd, string path, int oflag, int mode);
+
+    [LibraryImport(Lib, EntryPoint = "posix_spawn")]
+    public static partial int PosixSpawn(int* pid, byte* path, void* fileActions, void* attr, byte** argv, byte** envp);
+
+    // vsock (AF_VSOCK = 40): .NET refuses the address family, so the socket is made here.
+    [LibraryImport(Lib, EntryPoint = "socket", SetLastError = true)]
+    public static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport(Lib, EntryPoint = "bind", SetLastError = true)]
+    public static partial int Bind(int fd, void* addr, int addrLen);
+
+    [LibraryImport(Lib, EntryPoint = "listen", SetLastError = true)]
+    public static partial int Listen(int fd, int backlog);
+
+    [LibraryImport(Lib, EntryPoint = "accept4", SetLastError = true)]
+    public static partial int Accept4(int fd, void* addr, int* addrLen, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "setsockopt", SetLastError = true)]
+    public static partial int SetSockOpt(int fd, int level, int name, void* value, int valueLen);
+
+    public static long ClockNs(int clockId)
+    {
+        Timespec ts;
+        ClockGetTime(clockId, &ts);
+        return ts.Seconds * 1_000_000_000L + ts.Nanoseconds;
+    }
+
+    public static string LastErrorText() => $"errno {Marshal.GetLastPInvokeError()} ({Marshal.GetLastPInvokeErrorMessage()})";
+}

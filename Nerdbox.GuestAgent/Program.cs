@@ -1,0 +1,79 @@
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Nerdbox.GuestAgent;
+using Nerdbox.GuestAgent.Bundles;
+using Nerdbox.GuestAgent.Channels;
+using Nerdbox.GuestAgent.Init;
+using Nerdbox.GuestAgent.Native;
+using Nerdbox.GuestAgent.Services;
+using Nerdbox.GuestAgent.Tasks;
+using Nerdbox.GuestAgent.Tracing;
+
+// The guest agent. As a VM's /init: mounts, modules, reaping, then gRPC on the host channel, and
+// power-off at the end. As a host process: the same services on a unix socket (for tests).
+var timeline = new BootTimeline { InitStartedNs = BootClock.BootNs() };
+var isPid1 = Environment.ProcessId == 1;
+static void Log(string message) => Console.Error.WriteLine("nerdbox-agent: " + message);
+
+try
+{
+    if (isPid1)
+    {
+        GuestInit.Run(Log, timeline);
+    }
+    else
+    {
+        // On a host, orphaned container processes must come back to the agent to be reaped.
+        Libc.Prctl(Libc.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    }
+    ChildReaper.Instance.Start();
+    GuestTracing.Start();
+
+    var options = AgentOptions.Parse(args, isPid1);
+    Directory.CreateDirectory(options.BundleRoot);
+    var endpoint = AgentChannel.Resolve(options.ChannelSpec, TimeSpan.FromSeconds(10));
+    options.ChannelDescription = endpoint.ToString() ?? "";
+    timeline.ChannelFoundNs = BootClock.BootNs();
+    if (endpoint is System.Net.Sockets.UnixDomainSocketEndPoint && File.Exists(options.ChannelSpec[5..])) File.Delete(options.ChannelSpec[5..]);
+
+    // The empty builder: no configuration files to watch, no defaults to probe; start-up is on the boot path.
+    var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+    builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+    builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
+    builder.Services.AddSingleton<IConnectionListenerFactory, ChannelListenerFactory>();
+    builder.Services.AddSingleton(options);
+    builder.Services.AddSingleton(timeline);
+    builder.Services.AddSingleton(new BundleStore(options.BundleRoot));
+    builder.Services.AddRoutingCore();
+    builder.Services.AddGrpc(o =>
+    {
+        o.Interceptors.Add<ServerSpanInterceptor>();
+        o.MaxReceiveMessageSize = 32 * 1024 * 1024;
+    });
+    builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
+    {
+        // One long-lived HTTP/2 connection carries every call: no idle or data-rate cut-offs.
+        k.Limits.KeepAliveTimeout = Timeout.InfiniteTimeSpan;
+        k.Limits.MinRequestBodyDataRate = null;
+        k.Limits.MinResponseDataRate = null;
+        k.Limits.Http2.KeepAlivePingDelay = Timeout.InfiniteTimeSpan;
+        k.Listen(endpoint, l => l.Protocols = HttpProtocols.Http2);
+    });
+
+    var app = builder.Build();
+    app.MapGrpcService<SystemService>();
+    app.MapGrpcService<BundleService>();
+    app.MapGrpcService<TaskService>();
+    app.MapGrpcService<TracesService>();
+    await app.StartAsync();
+    timeline.ListenerReadyNs = BootClock.BootNs();
+    if (!isPid1) Log($"listening on {options.ChannelDescription}");
+    await app.WaitForShutdownAsync();
+}
+catch (Exception e)
+{
+    Log("fatal: " + e);
+    if (!isPid1) return 1;
+}
+if (isPid1) GuestInit.PowerOff();
+return 0;

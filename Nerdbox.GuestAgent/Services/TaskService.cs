@@ -1,0 +1,123 @@
+using Task = System.Threading.Tasks.Task;
+using TaskStatus = Nerdbox.Api.Task.V1.TaskStatus;
+using System.Collections.Concurrent;
+using Grpc.Core;
+using Nerdbox.Api.Task.V1;
+using Nerdbox.GuestAgent.Bundles;
+using Nerdbox.GuestAgent.Tasks;
+using Nerdbox.GuestAgent.Tracing;
+
+namespace Nerdbox.GuestAgent.Services;
+
+/// <summary>The guest's task service: one crun container per task id.</summary>
+internal sealed class TaskService(BundleStore bundles, AgentOptions options) : Api.Task.V1.Task.TaskBase
+{
+    private readonly ConcurrentDictionary<string, Container> _containers = new();
+
+    public override async Task<CreateTaskResponse> Create(CreateTaskRequest request, ServerCallContext context)
+    {
+        using var span = GuestTracing.Source.StartActivity("task.Create");
+        span?.SetTag("nerdbox.task.id", request.Id);
+        BundleStore.ValidateId(request.Id);
+        BundleStore.ValidateId(request.BundleId);
+        var path = bundles.PathOf(request.BundleId);
+        if (!File.Exists(Path.Combine(path, "config.json")))
+            throw new RpcException(new Status(StatusCode.NotFound, $"bundle '{request.BundleId}' was not created"));
+        var container = new Container(request.Id, path, options.CrunPath, options.CrunRoot);
+        if (!_containers.TryAdd(request.Id, container))
+            throw new RpcException(new Status(StatusCode.AlreadyExists, $"task '{request.Id}' exists already"));
+        try
+        {
+            await container.CreateAsync();
+        }
+        catch (Exception e)
+        {
+            _containers.TryRemove(request.Id, out _);
+            GuestTracing.RecordError(span, e);
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message));
+        }
+        return new CreateTaskResponse { Pid = (uint)container.Pid };
+    }
+
+    public override async Task<StartTaskResponse> Start(StartTaskRequest request, ServerCallContext context)
+    {
+        using var span = GuestTracing.Source.StartActivity("task.Start");
+        var container = Get(request.Id);
+        try
+        {
+            await container.StartAsync();
+        }
+        catch (Exception e)
+        {
+            GuestTracing.RecordError(span, e);
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message));
+        }
+        return new StartTaskResponse { Pid = (uint)container.Pid };
+    }
+
+    public override async Task<WaitTaskResponse> Wait(WaitTaskRequest request, ServerCallContext context)
+    {
+        using var span = GuestTracing.Source.StartActivity("task.Wait");
+        var container = Get(request.Id);
+        var (status, at) = await container.Exited.WaitAsync(context.CancellationToken);
+        span?.SetTag("nerdbox.task.exit_status", status);
+        return new WaitTaskResponse { ExitStatus = status, ExitedAtUnixNano = at };
+    }
+
+    public override async Task<KillTaskResponse> Kill(KillTaskRequest request, ServerCallContext context)
+    {
+        var container = Get(request.Id);
+        try
+        {
+            await container.KillAsync(request.Signal == 0 ? 15u : request.Signal);
+        }
+        catch (CrunException e)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message));
+        }
+        return new KillTaskResponse();
+    }
+
+    public override async Task<DeleteTaskResponse> Delete(DeleteTaskRequest request, ServerCallContext context)
+    {
+        using var span = GuestTracing.Source.StartActivity("task.Delete");
+        var container = Get(request.Id);
+        if (container.Status is TaskStatus.Running)
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"task '{request.Id}' is running; kill it first"));
+        await container.DeleteAsync();
+        _containers.TryRemove(request.Id, out _);
+        bundles.Remove(Path.GetFileName(container.BundlePath));
+        var (status, at) = container.Exited.IsCompleted ? container.Exited.Result : (0, 0UL);
+        return new DeleteTaskResponse { ExitStatus = status, ExitedAtUnixNano = at };
+    }
+
+    public override Task<TaskStateResponse> State(TaskStateRequest request, ServerCallContext context)
+    {
+        var c = Get(request.Id);
+        return Task.FromResult(new TaskStateResponse
+        {
+            Id = c.Id,
+            Status = c.Status,
+            Pid = (uint)c.Pid,
+            ExitStatus = c.Exited.IsCompleted ? c.Exited.Result.Status : 0,
+        });
+    }
+
+    public override async Task Output(TaskOutputRequest request, IServerStreamWriter<OutputChunk> responseStream, ServerCallContext context)
+    {
+        var container = Get(request.Id);
+        IAsyncEnumerable<OutputChunk> chunks;
+        try
+        {
+            chunks = container.Output.ReadAllAsync(context.CancellationToken);
+            await foreach (var chunk in chunks) await responseStream.WriteAsync(chunk);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message));
+        }
+    }
+
+    private Container Get(string id) =>
+        _containers.TryGetValue(id, out var c) ? c : throw new RpcException(new Status(StatusCode.NotFound, $"no task '{id}'"));
+}

@@ -1,0 +1,120 @@
+using Task = System.Threading.Tasks.Task;
+using TaskStatus = Nerdbox.Api.Task.V1.TaskStatus;
+using System.Diagnostics;
+using Nerdbox.Api.Task.V1;
+using Nerdbox.GuestAgent.Tracing;
+
+namespace Nerdbox.GuestAgent.Tasks;
+
+/// <summary>
+/// One OCI container driven through crun: create (stdio on pipes the agent reads), start, wait,
+/// kill, delete. crun's own messages go to a log file so that they never mix with the container's
+/// output, and come back in the error when a crun command fails.
+/// </summary>
+internal sealed class Container
+{
+    private readonly string _crun;
+    private readonly string _stateRoot;
+    private readonly TaskCompletionSource<(int Status, ulong At)> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Container(string id, string bundlePath, string crun, string stateRoot)
+    {
+        Id = id;
+        BundlePath = bundlePath;
+        _crun = crun;
+        _stateRoot = stateRoot;
+    }
+
+    public string Id { get; }
+    public string BundlePath { get; }
+    public int Pid { get; private set; }
+    public TaskStatus Status { get; private set; } = TaskStatus.Unknown;
+    public OutputBuffer Output { get; } = new();
+    public Task<(int Status, ulong At)> Exited => _exited.Task;
+
+    private string LogPath => Path.Combine(BundlePath, "crun.log");
+
+    private string[] Global(params string[] args) => ["--root", _stateRoot, "--log", "file:" + LogPath, .. args];
+
+    public async Task CreateAsync()
+    {
+        using var span = GuestTracing.Source.StartActivity("crun.create");
+        try
+        {
+            using var stdout = new ChildProcess.Pipe();
+            using var stderr = new ChildProcess.Pipe();
+            var pidFile = Path.Combine(BundlePath, "init.pid");
+            // --no-pivot: the guest's root is the initramfs, where pivot_root is refused.
+            var crunPid = ChildProcess.Spawn(_crun, Global("create", "--no-pivot", "--bundle", BundlePath, "--pid-file", pidFile, Id),
+                stdout.WriteFd, stderr.WriteFd);
+            stdout.CloseWrite();
+            stderr.CloseWrite();
+            _ = Output.PumpAsync(stdout.OpenRead(), OutputStream.Stdout);
+            _ = Output.PumpAsync(stderr.OpenRead(), OutputStream.Stderr);
+            var status = ChildReaper.ExitCode(await ChildReaper.Instance.WaitAsync(crunPid));
+            if (status != 0) throw new CrunException("create", status, ReadLog());
+            Pid = int.Parse(File.ReadAllText(pidFile).Trim());
+            span?.SetTag("nerdbox.container.pid", Pid);
+            Status = TaskStatus.Created;
+            _ = WatchExitAsync();
+        }
+        catch (Exception e)
+        {
+            GuestTracing.RecordError(span, e);
+            throw;
+        }
+    }
+
+    private async Task WatchExitAsync()
+    {
+        var status = await ChildReaper.Instance.WaitAsync(Pid);
+        Status = TaskStatus.Stopped;
+        _exited.TrySetResult((ChildReaper.ExitCode(status), Init.BootClock.WallNs()));
+    }
+
+    public async Task StartAsync()
+    {
+        if (Status != TaskStatus.Created) throw new InvalidOperationException($"task '{Id}' is {Status}, not created");
+        await RunCrunAsync("crun.start", "start", Id);
+        if (Status == TaskStatus.Created) Status = TaskStatus.Running;
+    }
+
+    public async Task KillAsync(uint signal)
+    {
+        if (Status == TaskStatus.Stopped) return;
+        await RunCrunAsync("crun.kill", "kill", Id, signal.ToString());
+    }
+
+    public async Task DeleteAsync()
+    {
+        await RunCrunAsync("crun.delete", "delete", "--force", Id);
+    }
+
+    private async Task RunCrunAsync(string spanName, params string[] args)
+    {
+        using var span = GuestTracing.Source.StartActivity(spanName);
+        try
+        {
+            var result = await ChildProcess.RunAsync(_crun, Global(args));
+            if (result.ExitCode != 0) throw new CrunException(args[0], result.ExitCode, (result.Output + ReadLog()).Trim());
+        }
+        catch (Exception e)
+        {
+            GuestTracing.RecordError(span, e);
+            throw;
+        }
+    }
+
+    private string ReadLog()
+    {
+        try
+        {
+            var text = File.ReadAllText(LogPath);
+            return text.Length > 4096 ? text[^4096..] : text;
+        }
+        catch (IOException) { return ""; }
+    }
+}
+
+internal sealed class CrunException(string command, int exitCode, string log)
+    : Exception($"crun {command} failed (exit {exitCode}): {log.Trim()}");

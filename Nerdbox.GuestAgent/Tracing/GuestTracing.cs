@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using Nerdbox.Telemetry;
+
+namespace Nerdbox.GuestAgent.Tracing;
+
+/// <summary>
+/// The guest's spans: one <see cref="ActivitySource"/> for the agent, and a listener that turns each
+/// finished span into OTLP data in the <see cref="SpanBuffer"/>. No SDK pipeline: the guest has no
+/// exporter of its own, the host relays for it.
+/// </summary>
+internal static class GuestTracing
+{
+    public const string SourceName = "Nerdbox.GuestAgent";
+    public static readonly ActivitySource Source = new(SourceName, typeof(GuestTracing).Assembly.GetName().Version?.ToString(3));
+    public static readonly SpanBuffer Buffer = new();
+
+    private static ActivityListener? _listener;
+
+    public static void Start()
+    {
+        _listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == SourceName,
+            // Sample what the host sampled: a span whose remote parent was not recorded is not recorded either.
+            Sample = (ref ActivityCreationOptions<ActivityContext> o) =>
+                o.Parent == default || o.Parent.TraceFlags.HasFlag(ActivityTraceFlags.Recorded)
+                    ? ActivitySamplingResult.AllDataAndRecorded
+                    : ActivitySamplingResult.PropagationData,
+            ActivityStopped = a =>
+            {
+                if (a.Recorded) Buffer.Add(a.Source.Name, ActivityToOtlp.Convert(a));
+            },
+        };
+        ActivitySource.AddActivityListener(_listener);
+    }
+
+    /// <summary>Marks a span failed with the exception's message, the way OpenTelemetry records errors.</summary>
+    public static void RecordError(Activity? activity, Exception e)
+    {
+        if (activity is null) return;
+        activity.SetStatus(ActivityStatusCode.Error, e.Message);
+        activity.AddEvent(new ActivityEvent("exception", tags: new ActivityTagsCollection
+        {
+            ["exception.type"] = e.GetType().FullName,
+            ["exception.message"] = e.Message,
+        }));
+    }
+}

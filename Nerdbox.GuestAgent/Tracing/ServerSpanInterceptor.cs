@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+
+namespace Nerdbox.GuestAgent.Tracing;
+
+/// <summary>
+/// A server span for every RPC, child of the W3C trace context the host sends with the call.
+/// Telemetry plumbing (the trace stream itself, clock probes) is not traced, as an exporter
+/// does not trace its own work.
+/// </summary>
+internal sealed class ServerSpanInterceptor : Interceptor
+{
+    private static readonly HashSet<string> Untraced =
+    [
+        "/nerdbox.services.traces.v1.Traces/Stream",
+        "/nerdbox.services.traces.v1.Traces/Drain",
+        "/nerdbox.services.system.v1.System/ProbeClock",
+        "/nerdbox.services.system.v1.System/Shutdown",
+    ];
+
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        using var span = StartSpan(context);
+        try
+        {
+            return await continuation(request, context);
+        }
+        catch (Exception e)
+        {
+            Fail(span, e);
+            throw;
+        }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        using var span = StartSpan(context);
+        try
+        {
+            await continuation(request, responseStream, context);
+        }
+        catch (Exception e)
+        {
+            Fail(span, e);
+            throw;
+        }
+    }
+
+    private static Activity? StartSpan(ServerCallContext context)
+    {
+        if (Untraced.Contains(context.Method)) return null;
+        var traceparent = context.RequestHeaders.GetValue("traceparent");
+        var tracestate = context.RequestHeaders.GetValue("tracestate");
+        ActivityContext.TryParse(traceparent, tracestate, isRemote: true, out var parent);
+        var name = context.Method.TrimStart('/');
+        var slash = name.IndexOf('/');
+        var span = GuestTracing.Source.StartActivity(name, ActivityKind.Server, parent);
+        span?.SetTag("rpc.system", "grpc");
+        span?.SetTag("rpc.service", slash > 0 ? name[..slash] : name);
+        span?.SetTag("rpc.method", slash > 0 ? name[(slash + 1)..] : name);
+        return span;
+    }
+
+    private static void Fail(Activity? span, Exception e)
+    {
+        GuestTracing.RecordError(span, e);
+        span?.SetTag("rpc.grpc.status_code", (int)(e is RpcException r ? r.StatusCode : StatusCode.Unknown));
+    }
+}

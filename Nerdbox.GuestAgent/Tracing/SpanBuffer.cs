@@ -1,0 +1,99 @@
+using Google.Protobuf;
+using Nerdbox.Api.Traces.V1;
+using OtlpSpan = OpenTelemetry.Proto.Trace.V1.Span;
+
+namespace Nerdbox.GuestAgent.Tracing;
+
+/// <summary>
+/// Holds finished guest spans until the host reads them. Bounded in spans and in bytes; adding
+/// never blocks the instrumented code: when full, the new span is dropped and counted, and the
+/// counts travel to the host with every batch.
+/// </summary>
+internal sealed class SpanBuffer
+{
+    public const int DefaultMaxSpans = 16384;
+    public const long DefaultMaxBytes = 8L * 1024 * 1024;
+
+    private readonly object _lock = new();
+    private readonly Queue<(string Scope, OtlpSpan Span, int Size)> _queue = new();
+    private readonly SemaphoreSlim _available = new(0);
+    private readonly int _maxSpans;
+    private readonly long _maxBytes;
+    private long _bytes;
+    private ulong _recorded, _sent, _dropped, _bytesDropped;
+
+    public SpanBuffer(int maxSpans = DefaultMaxSpans, long maxBytes = DefaultMaxBytes)
+    {
+        _maxSpans = maxSpans;
+        _maxBytes = maxBytes;
+    }
+
+    public void Add(string scope, OtlpSpan span)
+    {
+        var size = span.CalculateSize();
+        lock (_lock)
+        {
+            _recorded++;
+            if (_queue.Count >= _maxSpans || _bytes + size > _maxBytes)
+            {
+                _dropped++;
+                _bytesDropped += (ulong)size;
+                return;
+            }
+            _queue.Enqueue((scope, span, size));
+            _bytes += size;
+        }
+        if (_available.CurrentCount == 0) _available.Release();
+    }
+
+    public BufferStats Stats()
+    {
+        lock (_lock) return StatsLocked();
+    }
+
+    private BufferStats StatsLocked() => new()
+    {
+        SpansRecorded = _recorded,
+        SpansSent = _sent,
+        SpansDropped = _dropped,
+        BytesDropped = _bytesDropped,
+        BufferCapacitySpans = (uint)_maxSpans,
+        BufferCapacityBytes = (ulong)_maxBytes,
+    };
+
+    /// <summary>Waits for at least one span, then takes up to <paramref name="max"/> of them as a batch.</summary>
+    public async Task<SpanBatch> TakeBatchAsync(int max, CancellationToken ct)
+    {
+        while (true)
+        {
+            lock (_lock)
+            {
+                if (_queue.Count > 0) return TakeLocked(max);
+            }
+            await _available.WaitAsync(ct);
+        }
+    }
+
+    private SpanBatch TakeLocked(int max)
+    {
+        var batch = new SpanBatch();
+        var byScope = new Dictionary<string, OpenTelemetry.Proto.Trace.V1.ScopeSpans>();
+        for (var i = 0; i < max && _queue.Count > 0; i++)
+        {
+            var (scope, span, size) = _queue.Dequeue();
+            _bytes -= size;
+            _sent++;
+            if (!byScope.TryGetValue(scope, out var ss))
+            {
+                byScope[scope] = ss = new OpenTelemetry.Proto.Trace.V1.ScopeSpans
+                {
+                    Scope = new OpenTelemetry.Proto.Common.V1.InstrumentationScope { Name = scope },
+                };
+                batch.ScopeSpans.Add(ss);
+            }
+            ss.Spans.Add(span);
+        }
+        batch.Stats = StatsLocked();
+        return batch;
+    }
+}
