@@ -40,17 +40,18 @@ try
     var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
     builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
     builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
-    builder.Services.AddSingleton<IConnectionListenerFactory, ChannelListenerFactory>();
     builder.Services.AddSingleton(options);
     builder.Services.AddSingleton(timeline);
     builder.Services.AddSingleton(new BundleStore(options.BundleRoot));
+    // gRPC services are made per call unless registered; these hold the VM's tasks.
+    builder.Services.AddSingleton<TaskService>();
     builder.Services.AddRoutingCore();
     builder.Services.AddGrpc(o =>
     {
         o.Interceptors.Add<ServerSpanInterceptor>();
         o.MaxReceiveMessageSize = 32 * 1024 * 1024;
     });
-    builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
+    builder.WebHost.UseKestrelCore().UseSockets().ConfigureKestrel(k =>
     {
         // One long-lived HTTP/2 connection carries every call: no idle or data-rate cut-offs.
         k.Limits.KeepAliveTimeout = Timeout.InfiniteTimeSpan;
@@ -59,6 +60,9 @@ try
         k.Limits.Http2.KeepAlivePingDelay = Timeout.InfiniteTimeSpan;
         k.Listen(endpoint, l => l.Protocols = HttpProtocols.Http2);
     });
+
+    // After UseSockets, which registers its factory only when none is there yet.
+    builder.Services.AddSingleton<IConnectionListenerFactory, ChannelListenerFactory>();
 
     var app = builder.Build();
     app.MapGrpcService<SystemService>();

@@ -12,7 +12,19 @@ namespace Nerdbox.GuestAgent.Services;
 /// <summary>The guest's task service: one crun container per task id.</summary>
 internal sealed class TaskService(BundleStore bundles, AgentOptions options) : Api.Task.V1.Task.TaskBase
 {
+    /// <summary>Output buffers that exist before their task, so that the host can attach to the output first.</summary>
+    public const int MaxPendingOutputs = 64;
+
     private readonly ConcurrentDictionary<string, Container> _containers = new();
+    private readonly ConcurrentDictionary<string, OutputBuffer> _outputs = new();
+
+    private OutputBuffer OutputFor(string id)
+    {
+        BundleStore.ValidateId(id);
+        if (!_outputs.ContainsKey(id) && _outputs.Count >= MaxPendingOutputs)
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, $"more than {MaxPendingOutputs} task outputs are open"));
+        return _outputs.GetOrAdd(id, _ => new OutputBuffer());
+    }
 
     public override async Task<CreateTaskResponse> Create(CreateTaskRequest request, ServerCallContext context)
     {
@@ -23,7 +35,7 @@ internal sealed class TaskService(BundleStore bundles, AgentOptions options) : A
         var path = bundles.PathOf(request.BundleId);
         if (!File.Exists(Path.Combine(path, "config.json")))
             throw new RpcException(new Status(StatusCode.NotFound, $"bundle '{request.BundleId}' was not created"));
-        var container = new Container(request.Id, path, options.CrunPath, options.CrunRoot);
+        var container = new Container(request.Id, path, options.CrunPath, options.CrunRoot, OutputFor(request.Id));
         if (!_containers.TryAdd(request.Id, container))
             throw new RpcException(new Status(StatusCode.AlreadyExists, $"task '{request.Id}' exists already"));
         try
@@ -86,6 +98,7 @@ internal sealed class TaskService(BundleStore bundles, AgentOptions options) : A
             throw new RpcException(new Status(StatusCode.FailedPrecondition, $"task '{request.Id}' is running; kill it first"));
         await container.DeleteAsync();
         _containers.TryRemove(request.Id, out _);
+        _outputs.TryRemove(request.Id, out _);
         bundles.Remove(Path.GetFileName(container.BundlePath));
         var (status, at) = container.Exited.IsCompleted ? container.Exited.Result : (0, 0UL);
         return new DeleteTaskResponse { ExitStatus = status, ExitedAtUnixNano = at };
@@ -105,11 +118,13 @@ internal sealed class TaskService(BundleStore bundles, AgentOptions options) : A
 
     public override async Task Output(TaskOutputRequest request, IServerStreamWriter<OutputChunk> responseStream, ServerCallContext context)
     {
-        var container = Get(request.Id);
+        var output = OutputFor(request.Id);
         IAsyncEnumerable<OutputChunk> chunks;
         try
         {
-            chunks = container.Output.ReadAllAsync(context.CancellationToken);
+            chunks = output.ReadAllAsync(context.CancellationToken);
+            // Headers now tell the host that the output is attached, before any byte is written.
+            await context.WriteResponseHeadersAsync(new Metadata());
             await foreach (var chunk in chunks) await responseStream.WriteAsync(chunk);
         }
         catch (InvalidOperationException e)

@@ -36,12 +36,19 @@ internal static class ChildProcess
             WriteFd = -1;
         }
 
-        public Stream OpenRead() => new FileStream(Read, FileAccess.Read, bufferSize: 0);
+        private bool _readHandedOver;
+
+        /// <summary>A stream over the read end; the stream owns it from then on.</summary>
+        public Stream OpenRead()
+        {
+            _readHandedOver = true;
+            return new FileStream(Read, FileAccess.Read, bufferSize: 0);
+        }
 
         public void Dispose()
         {
             CloseWrite();
-            Read.Dispose();
+            if (!_readHandedOver) Read.Dispose();
         }
     }
 

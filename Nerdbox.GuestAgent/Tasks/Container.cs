@@ -17,8 +17,9 @@ internal sealed class Container
     private readonly string _stateRoot;
     private readonly TaskCompletionSource<(int Status, ulong At)> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public Container(string id, string bundlePath, string crun, string stateRoot)
+    public Container(string id, string bundlePath, string crun, string stateRoot, OutputBuffer output)
     {
+        Output = output;
         Id = id;
         BundlePath = bundlePath;
         _crun = crun;
@@ -29,7 +30,7 @@ internal sealed class Container
     public string BundlePath { get; }
     public int Pid { get; private set; }
     public TaskStatus Status { get; private set; } = TaskStatus.Unknown;
-    public OutputBuffer Output { get; } = new();
+    public OutputBuffer Output { get; }
     public Task<(int Status, ulong At)> Exited => _exited.Task;
 
     private string LogPath => Path.Combine(BundlePath, "crun.log");

@@ -1,0 +1,63 @@
+using Nerdbox.Shim.Tasks;
+
+namespace Nerdbox.Shim.Cli;
+
+/// <summary>
+/// <c>bench boot</c>: boots N VMs one after another, each running a busybox container that prints
+/// a line, and prints the median and p90 of boot-to-output and of each phase.
+/// </summary>
+public static class BenchCommand
+{
+    public static async Task<int> RunAsync(string[] args, CancellationToken ct)
+    {
+        var a = new CliArgs(args);
+        if (a.Positional.FirstOrDefault() != "boot")
+        {
+            Console.Error.WriteLine("usage: nerdbox-shim bench boot [--count N] [--backend NAME] [--accel NAME]");
+            return 2;
+        }
+        var count = a.GetInt("count", 10);
+        var options = await RunCommand.PrepareAsync(a, l => Console.Error.WriteLine("nerdbox: " + l), ct);
+        var bundle = Path.Combine(Path.GetTempPath(), "nerdbox-bench-" + Environment.ProcessId);
+        await SampleBundle.CreateAsync(bundle, ["echo", "ready"], ct);
+        var runs = new List<BootPhases>();
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                await using var task = await VmTask.CreateAsync($"bench-{Environment.ProcessId}-{i}", bundle, options, ct: ct);
+                await task.StartAsync(ct);
+                await task.WaitAsync(ct);
+                await task.DeleteAsync(ct);
+                runs.Add(task.Phases);
+                Console.Error.WriteLine($"boot {i + 1}/{count}: {task.Phases.BootToOutput?.TotalMilliseconds:0} ms to output");
+            }
+        }
+        finally
+        {
+            Directory.Delete(bundle, true);
+        }
+        Console.WriteLine(Report(runs, options.Backend.Name));
+        return 0;
+    }
+
+    public static string Report(IReadOnlyList<BootPhases> runs, string backend)
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.AppendLine($"boots: {runs.Count} ({backend})");
+        sb.AppendLine($"{"phase",-20} {"median ms",10} {"p90 ms",10}");
+        void Row(string name, IEnumerable<TimeSpan?> values)
+        {
+            var v = values.Where(x => x is not null).Select(x => x!.Value.TotalMilliseconds).Order().ToArray();
+            if (v.Length == 0) return;
+            sb.AppendLine($"{name,-20} {Percentile(v, 0.5),10:0.0} {Percentile(v, 0.9),10:0.0}");
+        }
+        var names = runs[0].Phases().Select(p => p.Name).ToList();
+        for (var i = 0; i < names.Count; i++) Row(names[i], runs.Select(r => r.Phases()[i].Duration));
+        Row("boot to output", runs.Select(r => r.BootToOutput));
+        return sb.ToString();
+    }
+
+    /// <summary>Nearest-rank percentile of sorted values.</summary>
+    public static double Percentile(double[] sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+}

@@ -1,0 +1,22 @@
+using Nerdbox.Shim.GuestImage;
+using Nerdbox.Shim.Vm;
+
+namespace Nerdbox.Shim.Tasks;
+
+/// <summary>How the shim makes the VM of a task.</summary>
+public sealed record VmTaskOptions
+{
+    public required GuestImageFiles Image { get; init; }
+    public required IVmBackend Backend { get; init; }
+    public string StateRoot { get; init; } = StateDirectories.DefaultRoot;
+    public int Cpus { get; init; } = 1;
+    public int MemoryMib { get; init; } = 512;
+    public string Accelerator { get; init; } = "auto";
+
+    /// <summary>How long the guest agent may take to answer after the VMM started.</summary>
+    public TimeSpan BootTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Replaces the guest's init (the agent), with arguments; for diagnosing a guest.</summary>
+    public string? InitPath { get; init; }
+    public IReadOnlyList<string> InitArgs { get; init; } = [];
+}

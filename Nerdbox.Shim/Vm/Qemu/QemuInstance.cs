@@ -1,0 +1,196 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+
+namespace Nerdbox.Shim.Vm.Qemu;
+
+/// <summary>One QEMU microvm process and its state directory.</summary>
+internal sealed class QemuInstance : IVmInstance
+{
+    public const string AgentPortName = "org.nerdbox.agent";
+
+    private readonly string _qemu;
+    private readonly string _accelerator;
+    private readonly LineTail _vmmOutput = new(200);
+    private readonly TaskCompletionSource<VmExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Process? _process;
+    private int _disposed;
+
+    public QemuInstance(string qemu, VmConfig config, string accelerator)
+    {
+        _qemu = qemu;
+        Config = config;
+        _accelerator = accelerator;
+        AgentChannel = new AgentChannelInfo("virtio-serial", Path.Combine(config.StateDirectory, "agent.sock"), MultipleConnections: false);
+    }
+
+    public VmConfig Config { get; }
+    public string Backend => "qemu";
+    public string Accelerator => _accelerator;
+    public AgentChannelInfo AgentChannel { get; }
+    public Task<VmExit> Exited => _exited.Task;
+    public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
+    public VmStartTimes StartTimes { get; } = new();
+    public string ConsoleLogPath => Path.Combine(Config.StateDirectory, "console.log");
+
+    public IReadOnlyList<string> BuildArguments()
+    {
+        var c = Config;
+        var append = new List<string> { "console=ttyS0", "quiet", "loglevel=4", "panic=-1", "rdinit=" + (c.InitPath ?? "/init"),
+            "nerdbox.channel=virtio-serial:" + AgentPortName };
+        if (_accelerator == "tcg" && HostAccelerator.TscKhz() is { } khz) append.Add($"tsc_early_khz={khz}");
+        append.AddRange(c.KernelArgs);
+        if (c.InitArgs.Count > 0) append.AddRange(["--", .. c.InitArgs]);
+
+        var args = new List<string>
+        {
+            "-M", "microvm,x-option-roms=off,isa-serial=on,rtc=on",
+            "-accel", _accelerator,
+            "-cpu", _accelerator == "kvm" ? "host" : "max",
+            "-m", c.MemoryMib.ToString(), "-smp", c.Cpus.ToString(),
+            "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
+            "-kernel", c.KernelPath,
+            "-append", string.Join(' ', append),
+            "-chardev", $"file,id=console,path={ConsoleLogPath}",
+            "-serial", "chardev:console",
+            "-device", "virtio-serial-device",
+            "-chardev", $"socket,id=agent,path={AgentChannel.HostEndpoint},server=on,wait=off",
+            "-device", $"virtserialport,chardev=agent,name={AgentPortName}",
+        };
+        if (c.InitrdPath is not null) args.AddRange(["-initrd", c.InitrdPath]);
+        for (var i = 0; i < c.Disks.Count; i++)
+        {
+            var d = c.Disks[i];
+            args.AddRange([
+                "-drive", $"file={d.Path},if=none,id=disk{i},format=raw,readonly={(d.ReadOnly ? "on" : "off")}",
+                "-device", $"virtio-blk-device,drive=disk{i},serial={d.Serial}",
+            ]);
+        }
+        return args;
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_process is not null) throw new InvalidOperationException("the VM was started already");
+        Directory.CreateDirectory(Config.StateDirectory);
+        var psi = new ProcessStartInfo(_qemu)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in BuildArguments()) psi.ArgumentList.Add(a);
+        var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) _vmmOutput.Add(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _vmmOutput.Add(e.Data); };
+        process.Exited += (_, _) => OnExited(process);
+        StartTimes.SpawnedUtc = DateTime.UtcNow;
+        try
+        {
+            process.Start();
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new VmException($"cannot start {_qemu}: {e.Message}");
+        }
+        _process = process;
+        File.WriteAllText(Path.Combine(Config.StateDirectory, "vmm.pid"), process.Id.ToString());
+        File.WriteAllText(Path.Combine(Config.StateDirectory, "owner.pid"), Environment.ProcessId.ToString());
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        // QEMU creates the agent socket once the machine is set up and before the guest runs.
+        var sw = Stopwatch.StartNew();
+        while (!File.Exists(AgentChannel.HostEndpoint))
+        {
+            if (_exited.Task.IsCompleted)
+                throw new VmException($"QEMU exited during start-up: {(await _exited.Task).Description}\n{ConsoleTail()}");
+            if (sw.Elapsed > TimeSpan.FromSeconds(20))
+                throw new VmException($"QEMU did not set up the VM within 20s\n{ConsoleTail()}");
+            await Task.Delay(2, cancellationToken);
+        }
+        StartTimes.ReadyUtc = DateTime.UtcNow;
+    }
+
+
+    private void OnExited(Process process)
+    {
+        int? code = null;
+        try { code = process.ExitCode; } catch (InvalidOperationException) { }
+        var description = code switch
+        {
+            0 => "the VM powered off",
+            137 or -9 => "QEMU was killed (SIGKILL)",
+            143 or -15 => "QEMU was terminated (SIGTERM)",
+            null => "QEMU exited",
+            _ => $"QEMU exited with code {code}",
+        };
+        _exited.TrySetResult(new VmExit(code, description));
+    }
+
+    public async ValueTask<Stream> ConnectAgentAsync(CancellationToken cancellationToken)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(AgentChannel.HostEndpoint), cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    public string ConsoleTail(int maxLines = 30)
+    {
+        var lines = new List<string>();
+        try
+        {
+            if (File.Exists(ConsoleLogPath))
+            {
+                using var fs = new FileStream(ConsoleLogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                var start = Math.Max(0, fs.Length - 16384);
+                fs.Seek(start, SeekOrigin.Begin);
+                lines.AddRange(new StreamReader(fs).ReadToEnd().Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).TakeLast(maxLines));
+            }
+        }
+        catch (IOException) { }
+        var vmm = _vmmOutput.Snapshot();
+        var text = "--- console (last lines) ---\n" + (lines.Count == 0 ? "(empty)" : string.Join('\n', lines));
+        if (vmm.Count > 0) text += "\n--- qemu ---\n" + string.Join('\n', vmm.TakeLast(10));
+        return text;
+    }
+
+    public async Task StopAsync(TimeSpan grace)
+    {
+        var p = _process;
+        if (p is null) return;
+        if (!_exited.Task.IsCompleted)
+        {
+            await Task.WhenAny(_exited.Task, Task.Delay(grace));
+            if (!_exited.Task.IsCompleted)
+            {
+                try { p.Kill(); } catch (InvalidOperationException) { }
+            }
+        }
+        await p.WaitForExitAsync();
+        // Exited events may lag the wait; the exit is known now.
+        OnExited(p);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        try
+        {
+            await StopAsync(TimeSpan.Zero);
+        }
+        finally
+        {
+            _process?.Dispose();
+            StateDirectories.Remove(Config.StateDirectory);
+        }
+    }
+}
