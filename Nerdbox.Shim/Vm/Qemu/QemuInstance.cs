@@ -119,7 +119,7 @@ internal sealed class QemuInstance : IVmInstance
         try { code = process.ExitCode; } catch (InvalidOperationException) { }
         var description = code switch
         {
-            0 => "the VM powered off",
+            0 => "the VM powered off, rebooted or its kernel panicked",
             137 or -9 => "QEMU was killed (SIGKILL)",
             143 or -15 => "QEMU was terminated (SIGTERM)",
             null => "QEMU exited",

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine for Nerdbox: the host packages the shim and its tests need,
+# a build of the solution, and a sample busybox bundle in samples/hello.
+# Usage: bash setup.sh [--packages-only]
+set -euo pipefail
+cd "$(dirname "$0")"
+
+packages=(qemu-system-x86 busybox-static crun lz4 erofs-utils xz-utils)
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# apt's package lists are needed to install and, later, to fetch the guest kernel package.
+if [ "${#missing[@]}" -gt 0 ] || ! apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1; then
+  echo "setup: apt-get update"
+  $sudo apt-get update -qq
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+[ "${1:-}" = "--packages-only" ] && exit 0
+
+command -v dotnet >/dev/null || { echo "setup: the .NET 10 SDK is needed (dotnet not found)"; exit 1; }
+echo "setup: building"
+dotnet build Nerdbox.sln -nologo -v q
+if [ ! -f samples/hello/config.json ] || [ ! -d samples/hello/rootfs ]; then
+  dotnet run --project Nerdbox.Shim --no-build -- sample samples/hello
+fi
+echo "setup: done"
