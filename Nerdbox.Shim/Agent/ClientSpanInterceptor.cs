@@ -15,6 +15,7 @@ internal sealed class ClientSpanInterceptor : Interceptor
     [
         "/nerdbox.services.traces.v1.Traces/Stream",
         "/nerdbox.services.system.v1.System/ProbeClock",
+        "/nerdbox.services.task.v1.Task/Output",
     ];
 
     public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(TRequest request,

@@ -48,14 +48,13 @@ public sealed class VmTask : IAsyncDisposable
     public AgentClient? Agent => _agent;
     public string Backend => _vm is null ? _options.Backend.Name : $"{_vm.Backend}/{_vm.Accelerator}";
 
-    /// <summary>Raised once the agent answered and the clocks are known: the place to attach the guest span relay.</summary>
-    public Func<VmTask, CancellationToken, Task>? OnAgentReady { get; init; }
+    /// <summary>The relay of the guest's spans, when a sink was given.</summary>
+    public GuestSpanRelay? Relay { get; private set; }
 
-    public static async Task<VmTask> CreateAsync(string id, string bundlePath, VmTaskOptions options,
-        Func<VmTask, CancellationToken, Task>? onAgentReady = null, CancellationToken ct = default)
+    public static async Task<VmTask> CreateAsync(string id, string bundlePath, VmTaskOptions options, CancellationToken ct = default)
     {
         Bundles.BundleStoreIds.Validate(id);
-        var task = new VmTask(id, options) { OnAgentReady = onAgentReady };
+        var task = new VmTask(id, options);
         try
         {
             await task.CreateCoreAsync(bundlePath, ct);
@@ -135,27 +134,35 @@ public sealed class VmTask : IAsyncDisposable
             Phases.VmmReady = _vm.StartTimes.ReadyUtc;
         });
         bootSpan?.SetTag("nerdbox.vm.accelerator", _vm!.Accelerator);
-        _agent = new AgentClient(_vm.ConnectAgentAsync);
+        var agent = _agent = new AgentClient(_vm!.ConnectAgentAsync);
 
-        await ShimTracing.InSpanAsync("vm.WaitForAgent", async span =>
+        await ShimTracing.InSpanAsync("vm.WaitForAgent", async _ =>
         {
-            AgentInfo = await WaitForAgentAsync(ct);
+            await WaitForAgentAsync(ct);
             Phases.FirstReply = DateTime.UtcNow;
-            span?.SetTag("nerdbox.agent.version", AgentInfo.AgentVersion);
-            span?.SetTag("nerdbox.agent.channel", AgentInfo.Channel);
-            span?.SetTag("nerdbox.guest.kernel", AgentInfo.KernelRelease);
         });
 
+        // The clock is set before any traced call reaches the guest, so that every guest span is on one clock.
         await ShimTracing.InSpanAsync("vm.ClockSync", async span =>
         {
-            Clock = await ClockSync.SyncAsync(_agent.System, ClockSync.DefaultProbes, ct);
+            Clock = await ClockSync.SyncAsync(agent.System, ClockSync.DefaultProbes, ct);
             span?.SetTag("nerdbox.clock.offset_before_set_ns", Clock.OffsetBeforeSetNs);
             span?.SetTag("nerdbox.clock.offset_ns", Clock.OffsetNs);
             span?.SetTag("nerdbox.clock.uncertainty_ns", Clock.UncertaintyNs);
         });
+        if (_options.GuestSpanSink is { } sink)
+        {
+            Relay = new GuestSpanRelay(agent.Traces, Clock, sink, _options.RelayBounds, Phases.VmmSpawned,
+                new Dictionary<string, string> { ["nerdbox.vm.id"] = Id, ["nerdbox.vm.backend"] = Backend });
+            Relay.Start();
+        }
+
+        AgentInfo = await agent.System.InfoAsync(new InfoRequest(), cancellationToken: ct);
+        bootSpan?.SetTag("nerdbox.agent.version", AgentInfo.AgentVersion);
+        bootSpan?.SetTag("nerdbox.agent.channel", AgentInfo.Channel);
+        bootSpan?.SetTag("nerdbox.guest.kernel", AgentInfo.KernelRelease);
         PlaceGuestPoints();
         VmStartSpans.Record(Phases, bootSpan);
-        if (OnAgentReady is { } hook) await hook(this, ct);
     }
 
     /// <summary>Puts the guest's boot-clock points on the host's time line.</summary>
@@ -174,12 +181,13 @@ public sealed class VmTask : IAsyncDisposable
     // A guest point cannot precede the VMM's spawn or follow the agent's first reply; the estimate's error can put it there.
     private DateTime Clamp(DateTime t) => t < Phases.VmmSpawned ? Phases.VmmSpawned : t > Phases.FirstReply ? Phases.FirstReply : t;
 
-    private async Task<InfoResponse> WaitForAgentAsync(CancellationToken ct)
+    /// <summary>The first round trip: a clock probe, which the guest answers without tracing.</summary>
+    private async Task WaitForAgentAsync(CancellationToken ct)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var timeout = _options.BootTimeout;
         var deadline = DateTime.UtcNow + timeout;
-        var call = _agent!.System.InfoAsync(new InfoRequest(), deadline: deadline, cancellationToken: cts.Token);
+        var call = _agent!.System.ProbeClockAsync(new ProbeClockRequest(), deadline: deadline, cancellationToken: cts.Token);
         var first = await Task.WhenAny(call.ResponseAsync, _vm!.Exited);
         if (first == _vm.Exited)
         {
@@ -189,7 +197,7 @@ public sealed class VmTask : IAsyncDisposable
         }
         try
         {
-            return await call.ResponseAsync;
+            await call.ResponseAsync;
         }
         catch (RpcException e) when (e.StatusCode is StatusCode.DeadlineExceeded or StatusCode.Cancelled or StatusCode.Unavailable)
         {
@@ -303,15 +311,24 @@ public sealed class VmTask : IAsyncDisposable
                 {
                     span?.AddEvent(new ActivityEvent("task delete failed", tags: new ActivityTagsCollection { ["error"] = e.Status.Detail }));
                 }
-                if (BeforeShutdown is { } hook) await hook(this, ct);
+                await DrainRelayAsync(span, ct);
                 await ShutdownVmAsync();
             }
             await DisposeAsync();
         });
     }
 
-    /// <summary>Runs before the VM powers off: the place to collect the guest's last spans.</summary>
-    public Func<VmTask, CancellationToken, Task>? BeforeShutdown { get; set; }
+    /// <summary>Collects the guest's last spans before it powers off, and puts the relay's counts on the trace.</summary>
+    private async Task DrainRelayAsync(Activity? span, CancellationToken ct)
+    {
+        if (Relay is null) return;
+        var complete = await Relay.DrainAsync(TimeSpan.FromSeconds(5), ct);
+        span?.SetTag("nerdbox.relay.complete", complete);
+        span?.SetTag("nerdbox.relay.spans_forwarded", Relay.Stats.Forwarded);
+        span?.SetTag("nerdbox.relay.spans_dropped", Relay.Stats.DroppedByHost);
+        span?.SetTag("nerdbox.relay.values_truncated", Relay.Stats.TruncatedValues);
+        span?.SetTag("nerdbox.guest.spans_dropped", Relay.Stats.GuestDroppedSpans);
+    }
 
     private async Task ShutdownVmAsync()
     {
@@ -330,6 +347,7 @@ public sealed class VmTask : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         _lifetime.Cancel();
+        if (Relay is not null) await Relay.DisposeAsync();
         _outputCall?.Dispose();
         _agent?.Dispose();
         if (_vm is not null) await _vm.DisposeAsync();

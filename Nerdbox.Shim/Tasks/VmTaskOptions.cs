@@ -16,6 +16,11 @@ public sealed record VmTaskOptions
     /// <summary>How long the guest agent may take to answer after the VMM started.</summary>
     public TimeSpan BootTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Where the guest's spans go; null leaves them in the guest.</summary>
+    public Telemetry.ISpanSink? GuestSpanSink { get; init; }
+
+    public Tracing.RelayBounds RelayBounds { get; init; } = Tracing.RelayBounds.Default;
+
     /// <summary>Replaces the guest's init (the agent), with arguments; for diagnosing a guest.</summary>
     public string? InitPath { get; init; }
     public IReadOnlyList<string> InitArgs { get; init; } = [];
