@@ -1,11 +1,73 @@
+using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Nerdbox.Shim.Service;
+using Nerdbox.Shim.Tracing;
+using OpenTelemetry.Trace;
+
 namespace Nerdbox.Shim.Hosting;
 
-/// <summary>The long-running shim: the task API over gRPC and the health endpoints.</summary>
+/// <summary>
+/// The long-running shim: the task API over gRPC (a unix socket of mode 0600 by default, or
+/// loopback TCP when <c>Nerdbox:TaskApi:Port</c> / <c>NERDBOX_TASK_API_PORT</c> is set) and the
+/// HTTP endpoints (health, the sample run) on the URLs the host gives (ASPNETCORE_URLS).
+/// </summary>
 public static class ShimHost
 {
-    public static Task<int> RunAsync(string[] args)
+    public static async Task<int> RunAsync(string[] args)
     {
-        Console.Error.WriteLine("nerdbox: serve is not built yet");
-        return Task.FromResult(2);
+        var builder = WebApplication.CreateBuilder(args);
+        builder.AddServiceDefaults(tracing =>
+        {
+            tracing.AddSource(ShimTracing.SourceName);
+            foreach (var d in OtlpDestinations.FromConfiguration(builder.Configuration))
+                tracing.AddOtlpExporter(d.Name, o => d.Apply(o, "traces"));
+        });
+        builder.Services.AddGrpc(o => o.Interceptors.Add<ShimServerSpanInterceptor>());
+        builder.Services.AddSingleton<TaskRegistry>();
+        builder.Services.AddSingleton<VmReadiness>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<VmReadiness>());
+        builder.Services.AddHealthChecks().AddCheck<VmReadiness>("vm", tags: ["ready"]);
+
+        var socketPath = TaskApiSocket(builder.Configuration);
+        var port = builder.Configuration["Nerdbox:TaskApi:Port"] ?? builder.Configuration["NERDBOX_TASK_API_PORT"];
+        var urls = (builder.Configuration["urls"] ?? "http://127.0.0.1:5180").Split(';', StringSplitOptions.RemoveEmptyEntries);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            foreach (var url in urls) ListenHttp(k, new Uri(url.Replace("*", "0.0.0.0").Replace("+", "0.0.0.0")));
+            if (port is { Length: > 0 })
+                k.Listen(IPAddress.Loopback, int.Parse(port), l => l.Protocols = HttpProtocols.Http2);
+            else
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(socketPath)!);
+                if (File.Exists(socketPath)) File.Delete(socketPath);
+                k.ListenUnixSocket(socketPath, l => l.Protocols = HttpProtocols.Http2);
+            }
+        });
+
+        var app = builder.Build();
+        app.MapGrpcService<ShimTaskService>();
+        app.MapDefaultEndpoints();
+        await app.StartAsync();
+        if (port is not { Length: > 0 } && !OperatingSystem.IsWindows())
+        {
+            // Only the owner may drive the shim over its socket.
+            File.SetUnixFileMode(socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            app.Logger.LogInformation("task API on unix:{Path}", socketPath);
+        }
+        else app.Logger.LogInformation("task API on http://127.0.0.1:{Port} (HTTP/2)", port);
+        await app.WaitForShutdownAsync();
+        await app.Services.GetRequiredService<TaskRegistry>().DisposeAsync();
+        return 0;
+    }
+
+    public static string TaskApiSocket(IConfiguration config) =>
+        config["Nerdbox:TaskApi:Socket"] ?? Path.Combine(
+            Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR") is { Length: > 0 } run ? run : Path.Combine(Path.GetTempPath(), "nerdbox"),
+            "nerdbox", "shim.sock");
+
+    private static void ListenHttp(KestrelServerOptions k, Uri url)
+    {
+        if (url.Host is "localhost") k.ListenLocalhost(url.Port);
+        else k.Listen(IPAddress.Parse(url.Host), url.Port);
     }
 }
