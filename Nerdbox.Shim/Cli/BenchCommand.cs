@@ -25,12 +25,9 @@ public static class BenchCommand
         {
             for (var i = 0; i < count; i++)
             {
-                await using var task = await VmTask.CreateAsync($"bench-{Environment.ProcessId}-{i}", bundle, options, ct: ct);
-                await task.StartAsync(ct);
-                await task.WaitAsync(ct);
-                await task.DeleteAsync(ct);
-                runs.Add(task.Phases);
-                Console.Error.WriteLine($"boot {i + 1}/{count}: {task.Phases.BootToOutput?.TotalMilliseconds:0} ms to output");
+                var run = await TaskRun.RunAsync($"bench-{Environment.ProcessId}-{i}", bundle, options, ct: ct);
+                runs.Add(run.Phases);
+                Console.Error.WriteLine($"boot {i + 1}/{count}: {run.Phases.BootToOutput?.TotalMilliseconds:0} ms to output");
             }
         }
         finally

@@ -31,19 +31,15 @@ public static class RunCommand
         var options = await PrepareAsync(a, Progress, ct);
         var id = a.Get("id") ?? "run-" + Guid.NewGuid().ToString("N")[..8];
         Progress($"booting a VM ({options.Backend.Name}) for {a.Positional[0]}");
-        await using var task = await VmTask.CreateAsync(id, a.Positional[0], options, ct: ct);
         using var stdout = Console.OpenStandardOutput();
         using var stderr = Console.OpenStandardError();
-        task.Output.Received += (isErr, data) =>
+        var run = await TaskRun.RunAsync(id, a.Positional[0], options, (isErr, data) =>
         {
             lock (stdout) (isErr ? stderr : stdout).Write(data.Span);
-        };
-        await task.StartAsync(ct);
-        var (status, _) = await task.WaitAsync(ct);
-        await task.DeleteAsync(ct);
-        Progress($"container exited with {status} ({task.Backend}, agent {task.AgentInfo?.AgentVersion}, kernel {task.AgentInfo?.KernelRelease})");
-        if (!quiet) Console.Error.WriteLine(task.Phases.Summary());
-        return status;
+        }, ct: ct);
+        Progress($"container exited with {run.ExitStatus} ({run.Backend}, agent {run.Agent?.AgentVersion}, kernel {run.Agent?.KernelRelease})");
+        if (!quiet) Console.Error.WriteLine(run.Phases.Summary());
+        return run.ExitStatus;
     }
 
     /// <summary>Selects the backend and makes sure the guest image is built (with progress); shared by run, bench and serve.</summary>

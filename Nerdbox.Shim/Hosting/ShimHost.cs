@@ -47,6 +47,7 @@ public static class ShimHost
         var app = builder.Build();
         app.MapGrpcService<ShimTaskService>();
         app.MapDefaultEndpoints();
+        app.MapSampleRun();
         await app.StartAsync();
         if (port is not { Length: > 0 } && !OperatingSystem.IsWindows())
         {

@@ -1,0 +1,13 @@
+using Nerdbox.AppHost.Jaeger;
+using Nerdbox.AppHost.Shim;
+
+// The app: the shim (boots VMs, serves the task API), Jaeger, and the Aspire dashboard.
+// Both the dashboard (Aspire's own OTLP wiring) and Jaeger receive every span, guest spans included.
+var builder = DistributedApplication.CreateBuilder(args);
+
+var jaeger = builder.AddJaeger("jaeger");
+var shim = builder.AddShim("shim")
+    .WithOtlpExporterTo(jaeger)
+    .WithSampleRunCommand();
+
+builder.Build().Run();
