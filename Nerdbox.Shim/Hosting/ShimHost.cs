@@ -30,7 +30,7 @@ public static class ShimHost
 
         var socketPath = TaskApiSocket(builder.Configuration);
         var port = builder.Configuration["Nerdbox:TaskApi:Port"] ?? builder.Configuration["NERDBOX_TASK_API_PORT"];
-        var urls = (builder.Configuration["urls"] ?? "http://127.0.0.1:5180").Split(';', StringSplitOptions.RemoveEmptyEntries);
+        var urls = HttpUrls(builder.Configuration);
         builder.WebHost.ConfigureKestrel(k =>
         {
             foreach (var url in urls) ListenHttp(k, new Uri(url.Replace("*", "0.0.0.0").Replace("+", "0.0.0.0")));
@@ -65,6 +65,14 @@ public static class ShimHost
         config["Nerdbox:TaskApi:Socket"] ?? Path.Combine(
             Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR") is { Length: > 0 } run ? run : Path.Combine(Path.GetTempPath(), "nerdbox"),
             "nerdbox", "shim.sock");
+
+    /// <summary>ASPNETCORE_URLS, else HTTP_PORTS (as a published app gets it), else loopback 5180.</summary>
+    private static string[] HttpUrls(IConfiguration config)
+    {
+        if (config["urls"] is { Length: > 0 } urls) return urls.Split(';', StringSplitOptions.RemoveEmptyEntries);
+        if (config["HTTP_PORTS"] is { Length: > 0 } ports) return ports.Split(';', ',').Select(p => $"http://0.0.0.0:{p.Trim()}").ToArray();
+        return ["http://127.0.0.1:5180"];
+    }
 
     private static void ListenHttp(KestrelServerOptions k, Uri url)
     {
