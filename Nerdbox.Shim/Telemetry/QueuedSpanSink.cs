@@ -78,8 +78,7 @@ public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
         }
         catch (Exception)
         {
-            // Submit never throws: telemetry must not fail a boot. Nothing was queued, so nothing is lost silently
-            // beyond this batch, and the only way here is a null or malformed batch.
+            // Submit never throws: telemetry must not fail a boot. Only a null or malformed batch gets here.
         }
     }
 
@@ -113,7 +112,9 @@ public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
 
     private async Task RunAsync()
     {
-        // The exporter's own HTTP/gRPC calls must not become spans that loop back into the sinks.
+        // The exporter's own HTTP/gRPC calls must not become spans that loop back into the sinks. The sinks'
+        // handlers also have no ActivityHeadersPropagator, which keeps HttpClient from starting activities at all;
+        // this scope covers any other instrumentation on the way.
         using var suppress = SuppressInstrumentationScope.Begin();
         try
         {
@@ -270,13 +271,4 @@ public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     public override string ToString() => Description;
-}
-
-/// <summary>What a destination said about one request: spans it rejected (partial success) and its message.</summary>
-public readonly record struct ExportOutcome(long RejectedSpans, string Message)
-{
-    public static readonly ExportOutcome Accepted = new(0, "");
-
-    public static ExportOutcome From(ExportTraceServiceResponse? response) =>
-        response?.PartialSuccess is { } partial ? new(partial.RejectedSpans, partial.ErrorMessage) : Accepted;
 }
