@@ -112,10 +112,10 @@ public static partial class OtlpConfiguration
                 var semi = rest.IndexOf(';');
                 var url = semi < 0 ? rest : rest[..semi];
                 var protocolText = semi < 0 ? null : rest[(semi + 1)..];
-                var setting = $"{ExtraEndpointsVariable} ({name})";
                 if (!seen.Add(name))
                     throw new OtlpConfigurationException(ExtraEndpointsVariable, $"{ExtraEndpointsVariable}: the name '{name}' is used twice");
-                yield return Extra(name, setting, url, protocolText, setting, headers: null);
+                var label = $"{ExtraEndpointsVariable} entry '{name}'";
+                yield return Extra(name, ExtraEndpointsVariable, label, url, protocolText, ExtraEndpointsVariable, label, headers: null);
             }
         }
 
@@ -131,17 +131,17 @@ public static partial class OtlpConfiguration
                 throw new OtlpConfigurationException(endpointKey,
                     $"OTLP destination name '{name}' is used twice (in {ExtraEndpointsVariable} and {ExtraSection})");
             var headers = ParseHeaders($"{ExtraSection}:{name}:Headers", section["Headers"]);
-            yield return Extra(name, endpointKey, url, section["Protocol"], protocolKey, headers);
+            yield return Extra(name, endpointKey, endpointKey, url, section["Protocol"], protocolKey, protocolKey, headers);
         }
     }
 
     // Extra destinations get no OTEL_EXPORTER_OTLP_HEADERS: those often carry one backend's
     // credentials, which must not leak to another.
-    private static OtlpDestination Extra(string name, string endpointSetting, string url, string? protocolText,
-        string protocolSetting, Dictionary<string, string>? headers)
+    private static OtlpDestination Extra(string name, string endpointSetting, string endpointLabel, string url,
+        string? protocolText, string protocolSetting, string protocolLabel, Dictionary<string, string>? headers)
     {
-        var protocol = string.IsNullOrWhiteSpace(protocolText) ? DefaultExtraProtocol : ParseProtocol(protocolSetting, protocolText);
-        var endpoint = ParseEndpoint(endpointSetting, url);
+        var protocol = string.IsNullOrWhiteSpace(protocolText) ? DefaultExtraProtocol : ParseProtocol(protocolSetting, protocolText, protocolLabel);
+        var endpoint = ParseEndpoint(endpointSetting, url, endpointLabel);
         // A URL that already names the traces path is taken as it is; a base URL gets /v1/traces.
         if (protocol == OtlpProtocol.HttpProtobuf && !endpoint.AbsolutePath.TrimEnd('/').EndsWith("/" + TracesPath, StringComparison.Ordinal))
             endpoint = AppendTracesPath(endpoint);
@@ -153,15 +153,17 @@ public static partial class OtlpConfiguration
     /// Both forms appear in the wild for OTEL_EXPORTER_OTLP_ENDPOINT; taking only one of them
     /// (or forcing plaintext on an https URL) silently loses every span.
     /// </summary>
-    public static Uri ParseEndpoint(string setting, string value)
+    /// <param name="label">How the message names the value, when that is more than the setting (an entry of a list).</param>
+    public static Uri ParseEndpoint(string setting, string value, string? label = null)
     {
         var text = value.Trim();
+        var what = label ?? setting;
         if (text.Contains("://", StringComparison.Ordinal))
         {
             if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))
-                throw new OtlpConfigurationException(setting, $"{setting}='{value}' is not a valid URL");
+                throw new OtlpConfigurationException(setting, $"{what}='{value}' is not a valid URL");
             if (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
-                throw new OtlpConfigurationException(setting, $"{setting}='{value}': the scheme must be http or https, not '{uri.Scheme}'");
+                throw new OtlpConfigurationException(setting, $"{what}='{value}': the scheme must be http or https, not '{uri.Scheme}'");
             return uri;
         }
 
@@ -169,18 +171,18 @@ public static partial class OtlpConfiguration
         var match = HostPort().Match(text);
         if (!match.Success || !int.TryParse(match.Groups["port"].Value, out var port) || port is < 1 or > 65535)
             throw new OtlpConfigurationException(setting,
-                $"{setting}='{value}' is neither a URL (http://host:port, https://host:port) nor host:port");
+                $"{what}='{value}' is neither a URL (http://host:port, https://host:port) nor host:port");
         return new Uri($"http://{match.Groups["host"].Value}:{port}/");
     }
 
-    public static OtlpProtocol ParseProtocol(string setting, string value) => value.Trim().ToLowerInvariant() switch
+    public static OtlpProtocol ParseProtocol(string setting, string value, string? label = null) => value.Trim().ToLowerInvariant() switch
     {
         "grpc" => OtlpProtocol.Grpc,
         "http/protobuf" => OtlpProtocol.HttpProtobuf,
         "http/json" => throw new OtlpConfigurationException(setting,
-            $"{setting}='{value}' is not supported here: use grpc or http/protobuf"),
+            $"{label ?? setting}='{value}' is not supported here: use grpc or http/protobuf"),
         _ => throw new OtlpConfigurationException(setting,
-            $"{setting}='{value}' is not a known OTLP protocol: use grpc or http/protobuf"),
+            $"{label ?? setting}='{value}' is not a known OTLP protocol: use grpc or http/protobuf"),
     };
 
     /// <summary><c>key=value,key2=value2</c>, values percent-decoded (W3C baggage style, as the spec says).</summary>

@@ -153,6 +153,7 @@ public class OtlpConfigurationTests
     public void Bad_extra_endpoints_name_the_variable(string value, string expected)
     {
         var e = Fails(("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318"), ("NERDBOX_OTLP_EXTRA_ENDPOINTS", value));
+        Assert.Equal("NERDBOX_OTLP_EXTRA_ENDPOINTS", e.Setting);
         Assert.Contains("NERDBOX_OTLP_EXTRA_ENDPOINTS", e.Message);
         Assert.Contains(expected, e.Message);
     }

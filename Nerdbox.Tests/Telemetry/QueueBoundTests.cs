@@ -36,6 +36,7 @@ public class QueueBoundTests
         await sink.FlushAsync(Wait);
         Assert.Equal(new SinkStats(101, 21, null), sink.Stats);
         Assert.Equal(101, receiver.Spans.Count);
+        Assert.Equal(2, receiver.RequestCount); // the ten queued batches went out as one request
     }
 
     [Fact]
