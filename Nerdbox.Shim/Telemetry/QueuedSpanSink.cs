@@ -20,7 +20,7 @@ public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly SinkOptions _options;
     private readonly TimeSpan _exportTimeout;
-    private readonly Task _sender;
+    private Task? _sender;
     private int _queuedSpans;
     private int _pendingBatches; // queued or being exported: what FlushAsync waits for
     private TaskCompletionSource? _drained;
@@ -42,10 +42,6 @@ public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
         Logger = logger;
         _options = options ?? SinkOptions.Default;
         _exportTimeout = _options.ExportTimeout ?? exportTimeout;
-        // The sender must not inherit the creator's Activity.Current or other ambient state:
-        // its own I/O is not part of anyone's trace.
-        using (ExecutionContext.SuppressFlow())
-            _sender = Task.Run(RunAsync);
     }
 
     public string Name { get; }
@@ -73,6 +69,8 @@ public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
                 _queue.Enqueue((batch, spans));
                 _queuedSpans += spans;
                 _pendingBatches++;
+                // Started on first use, so that a sink whose constructor failed leaves no sender behind.
+                _sender ??= StartSender();
             }
             _wake.Writer.TryWrite(0);
         }
@@ -109,6 +107,15 @@ public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
 
     /// <summary>Releases the transport once the sender has stopped.</summary>
     protected virtual ValueTask DisposeTransportAsync() => ValueTask.CompletedTask;
+
+    private Task StartSender()
+    {
+        // The sender must not inherit the submitter's Activity.Current or other ambient state:
+        // its own I/O is not part of anyone's trace.
+        if (ExecutionContext.IsFlowSuppressed()) return Task.Run(RunAsync);
+        using (ExecutionContext.SuppressFlow())
+            return Task.Run(RunAsync);
+    }
 
     private async Task RunAsync()
     {
@@ -249,7 +256,7 @@ public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
         _wake.Writer.TryComplete();
         try
         {
-            await _sender.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            if (_sender is not null) await _sender.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         }
         catch (Exception)
         {
