@@ -15,7 +15,8 @@ public interface ISpanSink
 
     /// <summary>
     /// Hands a batch over. Never blocks on the destination and never throws: a sink that is full or
-    /// down drops the batch and counts the spans it dropped.
+    /// down drops the batch and counts the spans it dropped. The batch may be kept and sent later
+    /// (and shared between sinks), so the caller must not change it afterwards.
     /// </summary>
     void Submit(ResourceSpans batch);
 
