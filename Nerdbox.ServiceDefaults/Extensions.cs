@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Nerdbox.ServiceDefaults.Otlp;
 using OpenTelemetry;
 using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
@@ -14,7 +15,7 @@ namespace Microsoft.Extensions.Hosting;
 /// <summary>
 /// The usual Aspire service defaults: OpenTelemetry (logs, metrics, traces), health checks,
 /// service discovery and resilient HTTP clients. Telemetry goes to every OTLP destination the
-/// configuration names (see <see cref="OtlpDestinations"/>), not only Aspire's own.
+/// configuration names (see <see cref="OtlpConfiguration"/>), not only Aspire's own.
 /// </summary>
 public static class Extensions
 {
@@ -48,13 +49,13 @@ public static class Extensions
             logging.IncludeFormattedMessage = true;
             logging.IncludeScopes = true;
         });
-        var destinations = OtlpDestinations.FromConfiguration(builder.Configuration);
+        var destinations = OtlpConfiguration.Parse(builder.Configuration);
         builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics =>
             {
                 // .NET emits HTTP client and runtime metrics itself; no instrumentation package is needed for them.
                 metrics.AddAspNetCoreInstrumentation().AddMeter("System.Net.Http", "System.Runtime", "Nerdbox.*");
-                foreach (var d in destinations) metrics.AddOtlpExporter(d.Name, o => d.Apply(o, "metrics"));
+                foreach (var d in destinations) metrics.AddOtlpExporter(d.Name, o => d.ApplyTo(o, "metrics"));
             })
             .WithTracing(tracing =>
             {
@@ -62,11 +63,11 @@ public static class Extensions
                     .AddAspNetCoreInstrumentation(o => o.Filter = ctx =>
                         !ctx.Request.Path.StartsWithSegments(HealthEndpointPath) && !ctx.Request.Path.StartsWithSegments(AlivenessEndpointPath));
                 if (configureTracing is not null) configureTracing(tracing);
-                else foreach (var d in destinations) tracing.AddOtlpExporter(d.Name, o => d.Apply(o, "traces"));
+                else foreach (var d in destinations) tracing.AddOtlpExporter(d.Name, o => d.ApplyTo(o, "traces"));
             });
         builder.Services.AddOpenTelemetry().WithLogging(logging =>
         {
-            foreach (var d in destinations) logging.AddOtlpExporter(d.Name, o => d.Apply(o, "logs"));
+            foreach (var d in destinations) logging.AddOtlpExporter(d.Name, o => d.ApplyTo(o, "logs"));
         });
         return builder;
     }

@@ -1,3 +1,6 @@
+using Nerdbox.ServiceDefaults.Otlp;
+using Nerdbox.Shim.Telemetry;
+using OpenTelemetry;
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Nerdbox.Shim.Service;
@@ -16,12 +19,14 @@ public static class ShimHost
     public static async Task<int> RunAsync(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
-        builder.AddServiceDefaults(tracing =>
-        {
-            tracing.AddSource(ShimTracing.SourceName);
-            foreach (var d in OtlpDestinations.FromConfiguration(builder.Configuration))
-                tracing.AddOtlpExporter(d.Name, o => d.Apply(o, "traces"));
-        });
+        // Host spans and the guest's relayed spans leave through one sink set: every configured
+        // OTLP destination at once (the dashboard, Jaeger, ...), each bounded and counted on its own.
+        builder.Services.AddSingleton<ISpanSink>(sp =>
+            SpanSinks.Create(OtlpConfiguration.Parse(builder.Configuration), sp.GetRequiredService<ILoggerFactory>()));
+        builder.AddServiceDefaults(tracing => tracing
+            .AddSource(ShimTracing.SourceName)
+            .AddProcessor(sp => new BatchActivityExportProcessor(new HostSpanExporter(sp.GetRequiredService<ISpanSink>()),
+                scheduledDelayMilliseconds: SpanSinkTracerProviderBuilderExtensions.ScheduledDelayMilliseconds)));
         builder.Services.AddGrpc(o => o.Interceptors.Add<ShimServerSpanInterceptor>());
         builder.Services.AddSingleton<TaskRegistry>();
         builder.Services.AddSingleton<VmReadiness>();
@@ -58,6 +63,7 @@ public static class ShimHost
         else app.Logger.LogInformation("task API on http://127.0.0.1:{Port} (HTTP/2)", port);
         await app.WaitForShutdownAsync();
         await app.Services.GetRequiredService<TaskRegistry>().DisposeAsync();
+        await app.Services.GetRequiredService<ISpanSink>().FlushAsync(TimeSpan.FromSeconds(5));
         return 0;
     }
 

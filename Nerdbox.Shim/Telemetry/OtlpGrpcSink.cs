@@ -1,3 +1,4 @@
+using Nerdbox.ServiceDefaults.Otlp;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;

@@ -1,3 +1,4 @@
+using Nerdbox.ServiceDefaults.Otlp;
 using System.Net.Http.Headers;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;

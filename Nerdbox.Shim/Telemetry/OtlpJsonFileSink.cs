@@ -1,3 +1,4 @@
+using Nerdbox.ServiceDefaults.Otlp;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;

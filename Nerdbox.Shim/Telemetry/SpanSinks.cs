@@ -1,3 +1,4 @@
+using Nerdbox.ServiceDefaults.Otlp;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 

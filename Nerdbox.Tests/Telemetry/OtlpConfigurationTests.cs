@@ -1,3 +1,4 @@
+using Nerdbox.ServiceDefaults.Otlp;
 using Microsoft.Extensions.Configuration;
 using Nerdbox.Shim.Telemetry;
 

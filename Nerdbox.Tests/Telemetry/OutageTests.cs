@@ -1,3 +1,4 @@
+using Nerdbox.ServiceDefaults.Otlp;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;

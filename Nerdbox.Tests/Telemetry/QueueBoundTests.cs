@@ -1,3 +1,4 @@
+using Nerdbox.ServiceDefaults.Otlp;
 using Nerdbox.Shim.Telemetry;
 using Nerdbox.Tests.Infrastructure;
 

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 
-namespace Nerdbox.Shim.Telemetry;
+namespace Nerdbox.ServiceDefaults.Otlp;
 
 /// <summary>
 /// Reads where spans should be exported: the standard OpenTelemetry exporter variables for the

@@ -1,4 +1,4 @@
-namespace Nerdbox.Shim.Telemetry;
+namespace Nerdbox.ServiceDefaults.Otlp;
 
 /// <summary>The two OTLP transports a remote sink speaks.</summary>
 public enum OtlpProtocol

@@ -1,0 +1,175 @@
+using Nerdbox.Shim.Tasks;
+using Nerdbox.Shim.Tracing;
+using Nerdbox.Shim.Vm;
+using Nerdbox.Tests.Fixture;
+using Nerdbox.Tests.Infrastructure;
+using OpenTelemetry.Proto.Trace.V1;
+
+namespace Nerdbox.Tests.Tracing;
+
+/// <summary>
+/// One boot = one trace: a real VM runs a container while the shim's spans and the guest's relayed
+/// spans go to a real OTLP/gRPC receiver; the trace is checked for ids, names, parents and times.
+/// </summary>
+[Collection(nameof(Vm.VmCollection))]
+public sealed class BootTraceTests(GuestImageFixture fixture)
+{
+    private static readonly string[] HostSpans =
+    [
+        "nerdbox.Run", "shim.BundleLoad", "shim.VMBoot", "vm.Start", "vm.WaitForAgent", "vm.ClockSync",
+        "vm.VMMSpawn", "vm.KernelBoot", "vm.AgentStart", "vm.ChannelConnect",
+        "shim.BundleTransfer", "shim.IOSetup", "shim.TaskCreate", "shim.Start", "shim.Wait", "shim.Delete", "vm.Shutdown",
+    ];
+
+    private static readonly string[] GuestSpans =
+    [
+        "nerdbox.services.bundle.v1.Bundle/Create", "bundle.Create", "bundle.MountRootfs", "mount.Lower", "mount.Writable", "mount.Overlay",
+        "nerdbox.services.task.v1.Task/Create", "task.Create", "crun.create",
+        "nerdbox.services.task.v1.Task/Start", "task.Start", "crun.start",
+        "nerdbox.services.task.v1.Task/Wait", "task.Wait", "task.Delete", "crun.delete",
+    ];
+
+    [Fact]
+    public async Task A_boot_is_one_trace_with_host_and_guest_spans_nested_and_on_one_clock()
+    {
+        await using var scratch = new VmScratch();
+        await using var traced = await TracedRun.StartAsync();
+        var bundle = await scratch.BundleAsync("traced", "sh", "-c", "echo traced");
+        var options = await scratch.OptionsAsync(fixture) with { GuestSpanSink = traced.Sinks };
+
+        var run = await TaskRun.RunAsync("traced", bundle, options);
+        Assert.Equal(0, run.ExitStatus);
+        var spans = await traced.CollectAsync(run.TraceId, s => s.Any(x => x.Span.Name == "task.Delete") && s.Any(x => x.Span.Name == "nerdbox.Run"));
+
+        // One trace: everything the run made carries the root's trace id (filtered above), and nothing else came.
+        Assert.All(traced.Receiver.Spans.Where(s => s.ServiceName == ShimTracing.GuestServiceName),
+            s => Assert.Equal(run.TraceId, TracedRun.Hex(s.Span.TraceId)));
+        var host = spans.Where(s => s.ServiceName == ShimTracing.ServiceName).ToList();
+        var guest = spans.Where(s => s.ServiceName == ShimTracing.GuestServiceName).ToList();
+        foreach (var name in HostSpans) Assert.Single(host, s => s.Span.Name == name);
+        foreach (var name in GuestSpans) Assert.Single(guest, s => s.Span.Name == name);
+
+        // No span left open, on either side.
+        Assert.Equal(0, traced.OpenHostSpans(run.TraceId));
+        Assert.All(spans, s => Assert.True(s.Span.EndTimeUnixNano >= s.Span.StartTimeUnixNano && s.Span.StartTimeUnixNano > 0, s.Span.Name));
+
+        var byId = spans.ToDictionary(s => TracedRun.Hex(s.Span.SpanId));
+        Assert.Equal(spans.Count, byId.Count);
+        foreach (var g in guest)
+        {
+            var parentId = TracedRun.Hex(g.Span.ParentSpanId);
+            Assert.True(byId.TryGetValue(parentId, out var parent), $"guest span {g.Span.Name} has no parent in the trace");
+            if (g.Span.Kind == Span.Types.SpanKind.Server)
+            {
+                // A guest RPC span hangs off the host's client span for the same call.
+                Assert.Equal(ShimTracing.ServiceName, parent.ServiceName);
+                Assert.Equal(Span.Types.SpanKind.Client, parent.Span.Kind);
+                Assert.Equal(g.Span.Name, parent.Span.Name);
+            }
+            else Assert.Equal(ShimTracing.GuestServiceName, parent.ServiceName);
+
+            // Corrected onto the host's clock, the guest span lies inside its parent, within the correction's stated uncertainty.
+            var attrs = g.Span.Attributes.ToDictionary(a => a.Key, a => a.Value);
+            Assert.True(attrs.ContainsKey("nerdbox.clock.offset_ns"), g.Span.Name);
+            var slack = (ulong)attrs["nerdbox.clock.uncertainty_ns"].IntValue;
+            Assert.True(g.Span.StartTimeUnixNano + slack >= parent.Span.StartTimeUnixNano,
+                $"{g.Span.Name} starts {(long)(parent.Span.StartTimeUnixNano - g.Span.StartTimeUnixNano) / 1000} us before its parent {parent.Span.Name}");
+            Assert.True(g.Span.EndTimeUnixNano <= parent.Span.EndTimeUnixNano + slack,
+                $"{g.Span.Name} ends {(long)(g.Span.EndTimeUnixNano - parent.Span.EndTimeUnixNano) / 1000} us after its parent {parent.Span.Name}");
+        }
+
+        // Host spans nest too: each one's parent is in the trace and was still open when the child began.
+        foreach (var h in host.Where(h => h.Span.Name != "nerdbox.Run"))
+        {
+            var parent = byId[TracedRun.Hex(h.Span.ParentSpanId)];
+            Assert.InRange(h.Span.StartTimeUnixNano, parent.Span.StartTimeUnixNano, parent.Span.EndTimeUnixNano);
+        }
+
+        // The host names the guest's resource, and the relay's counts reach the trace.
+        Assert.All(guest, g => Assert.Contains(g.Resource.Attributes, a => a.Key == "nerdbox.vm.id" && a.Value.StringValue == "traced"));
+        var delete = host.Single(s => s.Span.Name == "shim.Delete").Span.Attributes.ToDictionary(a => a.Key, a => a.Value);
+        Assert.Equal(0, delete["nerdbox.guest.spans_dropped"].IntValue);
+        Assert.Equal(0, delete["nerdbox.relay.spans_dropped"].IntValue);
+        Assert.True(delete["nerdbox.relay.complete"].BoolValue);
+        Assert.Equal(guest.Count, delete["nerdbox.relay.spans_forwarded"].IntValue);
+    }
+
+    [Fact]
+    public async Task A_bad_bundle_still_yields_a_complete_trace_with_the_failure_marked()
+    {
+        await using var scratch = new VmScratch();
+        await using var traced = await TracedRun.StartAsync();
+        var bundle = await scratch.BundleAsync("bad", "true");
+        File.WriteAllText(Path.Combine(bundle, "config.json"), "not json");
+        var options = await scratch.OptionsAsync(fixture) with { GuestSpanSink = traced.Sinks };
+
+        var traceId = await FailingRunTraceId(() => TaskRun.RunAsync("bad", bundle, options));
+        var spans = await traced.CollectAsync(traceId, s => s.Any(x => x.Span.Name == "nerdbox.Run"));
+        AssertFailed(spans, "nerdbox.Run", "shim.BundleLoad");
+        Assert.Equal(0, traced.OpenHostSpans(traceId));
+    }
+
+    [Fact]
+    public async Task An_agent_timeout_still_yields_a_complete_trace_with_the_failure_marked()
+    {
+        await using var scratch = new VmScratch();
+        await using var traced = await TracedRun.StartAsync();
+        var bundle = await scratch.BundleAsync("silent", "true");
+        var options = await scratch.OptionsAsync(fixture, TimeSpan.FromSeconds(8)) with
+        {
+            GuestSpanSink = traced.Sinks,
+            InitPath = "/bin/busybox",
+            InitArgs = ["sleep", "600"],
+        };
+        var traceId = await FailingRunTraceId(() => TaskRun.RunAsync("silent", bundle, options));
+        var spans = await traced.CollectAsync(traceId, s => s.Any(x => x.Span.Name == "nerdbox.Run"));
+        AssertFailed(spans, "nerdbox.Run", "shim.VMBoot", "vm.WaitForAgent");
+        Assert.Equal(0, traced.OpenHostSpans(traceId));
+    }
+
+    [Fact]
+    public async Task A_killed_VMM_still_yields_a_complete_trace_with_the_failure_marked()
+    {
+        await using var scratch = new VmScratch();
+        await using var traced = await TracedRun.StartAsync();
+        var bundle = await scratch.BundleAsync("killed", "sh", "-c", "sleep 120");
+        var options = await scratch.OptionsAsync(fixture) with { GuestSpanSink = traced.Sinks };
+        string traceId;
+        using (var root = ShimTracing.Source.StartActivity("nerdbox.Run"))
+        {
+            traceId = root!.TraceId.ToString();
+            await using var task = await VmTask.CreateAsync("killed", bundle, options);
+            await task.StartAsync();
+            var wait = task.WaitAsync();
+            System.Diagnostics.Process.GetProcessById(task.Vm!.ProcessId!.Value).Kill();
+            var e = await Assert.ThrowsAsync<VmException>(() => wait);
+            root.Fail(e);
+        }
+        var spans = await traced.CollectAsync(traceId, s => s.Any(x => x.Span.Name == "nerdbox.Run") && s.Any(x => x.Span.Name == "task.Start"));
+        AssertFailed(spans, "nerdbox.Run", "shim.Wait");
+        Assert.Equal(0, traced.OpenHostSpans(traceId));
+    }
+
+    private static async Task<string> FailingRunTraceId(Func<Task> run)
+    {
+        string? traceId = null;
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name == ShimTracing.SourceName,
+            ActivityStarted = a => { if (a.DisplayName == "nerdbox.Run") traceId ??= a.TraceId.ToString(); },
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        await Assert.ThrowsAnyAsync<Exception>(run);
+        return traceId ?? throw new InvalidOperationException("no root span");
+    }
+
+    private static void AssertFailed(IReadOnlyList<ReceivedSpan> spans, params string[] names)
+    {
+        foreach (var name in names)
+        {
+            var span = Assert.Single(spans, s => s.Span.Name == name).Span;
+            Assert.Equal(Status.Types.StatusCode.Error, span.Status?.Code);
+            Assert.False(string.IsNullOrEmpty(span.Status!.Message), $"{name} has no error message");
+        }
+    }
+}
