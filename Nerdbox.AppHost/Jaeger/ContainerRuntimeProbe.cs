@@ -8,7 +8,7 @@ namespace Nerdbox.AppHost.Jaeger;
 /// </summary>
 public static class ContainerRuntimeProbe
 {
-    public sealed record Result(bool Available, string Reason) : IResourceAnnotation;
+    public sealed record Result(bool Available, string Reason);
 
     public static Result Probe()
     {

@@ -1,13 +1,38 @@
 namespace Nerdbox.AppHost.Jaeger;
 
+/// <summary>What became of Jaeger: the container resource when it will run, else why not.</summary>
+public sealed record JaegerDeployment(IResourceBuilder<JaegerResource>? Container, string NotStartedReason);
+
+/// <summary>Shown in place of Jaeger when no container runtime answers: a resource whose state says why.</summary>
+public sealed class JaegerNotStartedResource(string name) : Resource(name);
+
 public static class JaegerResourceBuilderExtensions
 {
     /// <summary>
-    /// Adds Jaeger. Where no container runtime answers (in run mode), Jaeger is kept in the model
-    /// but not started, and its state says why; nothing is pointed at it then.
+    /// Adds Jaeger. In run mode without a container runtime, Jaeger cannot start (and Aspire would
+    /// refuse to start the whole app over one container): a placeholder resource takes its place,
+    /// its state and a warning say why, and nothing is pointed at it. Publishing always describes Jaeger.
     /// </summary>
-    public static IResourceBuilder<JaegerResource> AddJaeger(this IDistributedApplicationBuilder builder, string name)
+    public static JaegerDeployment AddJaeger(this IDistributedApplicationBuilder builder, string name)
     {
+        if (builder.ExecutionContext.IsRunMode && ContainerRuntimeProbe.Probe() is { Available: false } runtime)
+        {
+            var reason = $"Jaeger was not started: {runtime.Reason}. The shim and the dashboard run without it; traces are in the dashboard";
+            builder.AddResource(new JaegerNotStartedResource(name))
+                .WithInitialState(new CustomResourceSnapshot
+                {
+                    ResourceType = "Container",
+                    State = new ResourceStateSnapshot("Not started: no container runtime", KnownResourceStateStyles.Warn),
+                    Properties = [new("nerdbox.not_started_reason", runtime.Reason), new(CustomResourceKnownProperties.Source, $"{JaegerResource.Image}:{JaegerResource.Tag}")],
+                });
+            builder.Eventing.Subscribe<BeforeStartEvent>((e, _) =>
+            {
+                e.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Nerdbox.AppHost").LogWarning("{Reason}", reason);
+                return Task.CompletedTask;
+            });
+            return new JaegerDeployment(null, reason);
+        }
+
         var jaeger = builder.AddResource(new JaegerResource(name))
             .WithImage(JaegerResource.Image, JaegerResource.Tag)
             .WithHttpEndpoint(targetPort: JaegerResource.UiPort, name: JaegerResource.UiEndpointName)
@@ -15,35 +40,6 @@ public static class JaegerResourceBuilderExtensions
             .WithHttpEndpoint(targetPort: JaegerResource.OtlpHttpPort, name: JaegerResource.OtlpHttpEndpointName)
             .WithUrlForEndpoint(JaegerResource.UiEndpointName, u => u.DisplayText = "Jaeger UI");
         jaeger.WithEndpoint(JaegerResource.OtlpGrpcEndpointName, e => e.Transport = "http2");
-
-        if (builder.ExecutionContext.IsRunMode)
-        {
-            var runtime = ContainerRuntimeProbe.Probe();
-            jaeger.WithAnnotation(runtime);
-            if (!runtime.Available)
-            {
-                jaeger.WithExplicitStart();
-                builder.Eventing.Subscribe<BeforeStartEvent>((e, ct) =>
-                {
-                    var logger = e.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Nerdbox.AppHost");
-                    logger.LogWarning("Jaeger was not started: {Reason}. The shim and the dashboard run without it; traces are in the dashboard.", runtime.Reason);
-                    return Task.CompletedTask;
-                });
-                builder.Eventing.Subscribe<ResourceEndpointsAllocatedEvent>(jaeger.Resource, async (e, ct) =>
-                {
-                    var notifications = e.Services.GetRequiredService<ResourceNotificationService>();
-                    await notifications.PublishUpdateAsync(jaeger.Resource, s => s with
-                    {
-                        State = new ResourceStateSnapshot("Not started: no container runtime", KnownResourceStateStyles.Warn),
-                        Properties = [.. s.Properties, new("nerdbox.not_started_reason", runtime.Reason)],
-                    });
-                });
-            }
-        }
-        return jaeger;
+        return new JaegerDeployment(jaeger, "");
     }
-
-    /// <summary>True when Jaeger will run: always in publish mode, in run mode only with a container runtime.</summary>
-    public static bool WillRun(this IResourceBuilder<JaegerResource> jaeger) =>
-        !jaeger.Resource.TryGetLastAnnotation<ContainerRuntimeProbe.Result>(out var r) || r.Available;
 }

@@ -18,11 +18,12 @@ public static class ShimResourceBuilderExtensions
             .WithHttpHealthCheck("/health");
 
     /// <summary>Points the shim's extra OTLP destination at Jaeger, when Jaeger runs.</summary>
-    public static IResourceBuilder<ProjectResource> WithOtlpExporterTo(this IResourceBuilder<ProjectResource> shim, IResourceBuilder<JaegerResource> jaeger)
+    public static IResourceBuilder<ProjectResource> WithOtlpExporterTo(this IResourceBuilder<ProjectResource> shim, JaegerDeployment jaeger)
     {
-        if (!jaeger.WillRun()) return shim;
+        if (jaeger.Container is not { } container) return shim;
         return shim.WithEnvironment("NERDBOX_OTLP_EXTRA_ENDPOINTS",
-            ReferenceExpression.Create($"jaeger={jaeger.Resource.OtlpGrpc.Property(EndpointProperty.Url)};grpc"));
+            // No WaitFor: a Jaeger that is slow or fails to start must not hold the shim back; its losses are counted.
+            ReferenceExpression.Create($"jaeger={container.Resource.OtlpGrpc.Property(EndpointProperty.Url)};grpc"));
     }
 
     /// <summary>A dashboard command that boots a VM with a sample container and logs a link to its trace.</summary>

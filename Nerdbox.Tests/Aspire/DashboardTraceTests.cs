@@ -1,0 +1,70 @@
+using System.Text.Json;
+using Nerdbox.Shim.Tracing;
+using Nerdbox.Tests.Fixture;
+
+namespace Nerdbox.Tests.Aspire;
+
+/// <summary>The AppHost runs here for real: the shim boots a VM and the boot's trace is read back from the dashboard.</summary>
+[Collection(nameof(Vm.VmCollection))]
+public sealed class DashboardTraceTests(AppHostFixture app) : IClassFixture<AppHostFixture>
+{
+    [Fact]
+    public void The_shim_becomes_healthy_and_boots_a_sample_VM()
+    {
+        Assert.Equal(0, app.Sample.ExitStatus);
+        Assert.Contains("hello from a nerdbox sample VM", app.Sample.Output);
+        Assert.Matches("^[0-9a-f]{32}$", app.Sample.TraceId);
+        Assert.InRange(app.StartToHealthy, TimeSpan.Zero, TimeSpan.FromMinutes(3));
+    }
+
+    [Fact]
+    public async Task The_dashboard_has_one_trace_with_host_spans_and_nested_nerdbox_vm_spans()
+    {
+        using var http = new HttpClient { BaseAddress = app.DashboardUrl };
+        http.DefaultRequestHeaders.Add("x-api-key", app.ApiKey);
+        List<(string Service, string TraceId, string SpanId, string ParentId, string Name)> spans = [];
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            var response = await http.GetAsync($"/api/telemetry/traces/{app.Sample.TraceId}");
+            if (response.IsSuccessStatusCode)
+            {
+                spans = Flatten(JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement);
+                if (spans.Any(s => s.Name == "task.Start") && spans.Any(s => s.Name == "nerdbox.SampleRun")) break;
+            }
+            await Task.Delay(1000);
+        }
+        Assert.NotEmpty(spans);
+        Assert.All(spans, s => Assert.Equal(app.Sample.TraceId, s.TraceId));
+        var guest = spans.Where(s => s.Service == ShimTracing.GuestServiceName).ToList();
+        var host = spans.Where(s => s.Service == "shim").ToList();
+        foreach (var name in new[] { "nerdbox.SampleRun", "shim.VMBoot", "vm.KernelBoot", "shim.TaskCreate", "shim.Start" })
+            Assert.Single(host, s => s.Name == name);
+        foreach (var name in new[] { "task.Create", "crun.create", "task.Start", "crun.start", "bundle.MountRootfs" })
+            Assert.Single(guest, s => s.Name == name);
+        var byId = spans.ToDictionary(s => s.SpanId);
+        foreach (var g in guest)
+        {
+            Assert.True(byId.TryGetValue(g.ParentId, out var parent), $"{g.Name} has no parent in the dashboard's trace");
+            if (g.Name.Contains('/')) Assert.Equal("shim", parent.Service);
+        }
+    }
+
+    /// <summary>The dashboard answers OTLP JSON: resourceSpans → scopeSpans → spans, under "data".</summary>
+    private static List<(string, string, string, string, string)> Flatten(JsonElement root)
+    {
+        var list = new List<(string, string, string, string, string)>();
+        var data = root.TryGetProperty("data", out var d) ? d : root;
+        foreach (var rs in data.GetProperty("resourceSpans").EnumerateArray())
+        {
+            var service = rs.GetProperty("resource").GetProperty("attributes").EnumerateArray()
+                .Where(a => a.GetProperty("key").GetString() == "service.name")
+                .Select(a => a.GetProperty("value").GetProperty("stringValue").GetString()).FirstOrDefault() ?? "";
+            foreach (var ss in rs.GetProperty("scopeSpans").EnumerateArray())
+                foreach (var s in ss.GetProperty("spans").EnumerateArray())
+                    list.Add((service, s.GetProperty("traceId").GetString()!, s.GetProperty("spanId").GetString()!,
+                        s.TryGetProperty("parentSpanId", out var p) ? p.GetString() ?? "" : "", s.GetProperty("name").GetString()!));
+        }
+        return list;
+    }
+}
