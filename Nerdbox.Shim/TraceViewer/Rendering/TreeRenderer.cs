@@ -35,7 +35,7 @@ public static class TreeRenderer
             sb.Append('\n');
         }
 
-        sb.Append('\n').Append(Inv($"critical path ({Ms(trace.DurationMs)} ms end to end; self = time on the path not spent in the next span):\n"));
+        sb.Append('\n').Append(Inv($"critical path, {Ms(path.Sum(s => s.SelfMs))} of {Ms(trace.DurationMs)} ms (self = time on the path spent in the span itself, not in a child):\n"));
         foreach (var step in path)
             sb.Append(Inv($"  {Ms(step.SelfMs),10} ms self  {step.Span.Service.PadRight(serviceWidth)}  {OneLine(step.Span.Name)}\n"));
         return sb.ToString();
