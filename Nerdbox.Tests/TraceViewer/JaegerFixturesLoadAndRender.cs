@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Nerdbox.Shim.Cli;
-using Nerdbox.Shim.TraceViewer;
 using Nerdbox.Shim.TraceViewer.Sources;
 
 namespace Nerdbox.Tests.TraceViewer;

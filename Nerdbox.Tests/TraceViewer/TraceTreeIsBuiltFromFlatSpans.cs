@@ -1,5 +1,4 @@
 using Nerdbox.Shim.Cli;
-using Nerdbox.Shim.TraceViewer;
 using static Nerdbox.Tests.TraceViewer.Otlp;
 
 namespace Nerdbox.Tests.TraceViewer;
