@@ -10,6 +10,9 @@ internal sealed class HttpTraceFetcher
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>A boot trace is kilobytes; a body far past that is not what was asked for.</summary>
+    public const int MaxBodyBytes = 64 << 20;
+
     private readonly HttpClient _http;
     private readonly TimeSpan _timeout;
 
@@ -33,7 +36,7 @@ internal sealed class HttpTraceFetcher
         try
         {
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-            var body = await response.Content.ReadAsStringAsync(timeout.Token);
+            var body = await ReadBodyAsync(response, url, timeout.Token);
             if (response.StatusCode == HttpStatusCode.NotFound && notFoundIsNull) return null;
             if (!response.IsSuccessStatusCode)
             {
@@ -55,6 +58,23 @@ internal sealed class HttpTraceFetcher
         {
             throw new TraceViewerException($"GET {url}: {e.Message}", e);
         }
+    }
+
+    private static async Task<string> ReadBodyAsync(HttpResponseMessage response, Uri url, CancellationToken ct)
+    {
+        if (response.Content.Headers.ContentLength > MaxBodyBytes)
+            throw new TraceViewerException($"GET {url}: the answer is {response.Content.Headers.ContentLength} bytes, more than the {MaxBodyBytes >> 20} MiB a trace may be");
+        await using var stream = await response.Content.ReadAsStreamAsync(ct);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int n;
+        while ((n = await stream.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + n > MaxBodyBytes)
+                throw new TraceViewerException($"GET {url}: the answer is more than the {MaxBodyBytes >> 20} MiB a trace may be");
+            buffer.Write(chunk, 0, n);
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
     /// <summary><paramref name="baseUrl"/> with <paramref name="path"/> appended, keeping any path the base already has.</summary>

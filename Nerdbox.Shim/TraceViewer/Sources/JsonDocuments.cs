@@ -13,7 +13,7 @@ internal static class JsonDocuments
     {
         if (string.IsNullOrWhiteSpace(text))
             throw new TraceViewerException($"{origin}: the response is empty");
-        var bytes = Encoding.UTF8.GetBytes(text);
+        var bytes = Encoding.UTF8.GetBytes(text.TrimStart('\uFEFF'));
         var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { AllowMultipleValues = true, CommentHandling = JsonCommentHandling.Skip });
         var values = new List<JsonElement>();
         try
