@@ -11,6 +11,7 @@ const string usage = """
       image build                build the guest image now (run builds it when needed)
       sample DIR [-- CMD ...]    make a busybox OCI bundle in DIR
       bench boot [--count N]     boot N VMs and print boot-phase percentiles
+      trace show [ID|latest] --source SOURCE   print a trace as a tree or Mermaid gantt (see trace help)
     """;
 
 using var cts = new CancellationTokenSource();
@@ -42,6 +43,8 @@ try
         }
         case "bench":
             return await BenchCommand.RunAsync(rest, cts.Token);
+        case "trace":
+            return await TraceCommand.RunAsync(rest, cts.Token);
         case "serve":
             return await Nerdbox.Shim.Hosting.ShimHost.RunAsync(rest);
         case "help" or "--help" or "-h":

@@ -1,0 +1,114 @@
+using Nerdbox.Shim.Cli;
+using Nerdbox.Shim.TraceViewer;
+using static Nerdbox.Tests.TraceViewer.Otlp;
+
+namespace Nerdbox.Tests.TraceViewer;
+
+/// <summary>
+/// The critical path: back from the end, always the child that ends last, then the one that ended last
+/// before it started, and so on; each span's self time is the path time no child of it covers.
+/// </summary>
+public sealed class CriticalPathFollowsTheChildThatEndsLast
+{
+    private static Task<TraceModel> Sample() => TraceAsync(
+        new S(1, null, "root", 0, 100),
+        new S(2, 1, "A", 0, 30),
+        new S(3, 1, "B", 20, 90),
+        new S(4, 3, "B1", 25, 50),
+        new S(5, 3, "B2", 50, 88, "nerdbox-vm"),
+        new S(6, 1, "C", 40, 60));
+
+    [Fact]
+    public async Task The_path_follows_the_last_ending_child_and_what_ran_before_it()
+    {
+        var path = CriticalPath.Of(await Sample());
+
+        // root→B→B2 is the chain of last-ending children; B1 ran before B2 inside B, A before B inside root.
+        // C (40-60) runs under B's shadow and is off the path.
+        Assert.Equal(["root", "A", "B", "B1", "B2"], path.Select(s => s.Span.Name));
+        // root: 90-100 after B; A: 0-20 until B starts; B: 20-25 and 88-90; B1 25-50; B2 50-88.
+        Assert.Equal([10.0, 20.0, 7.0, 25.0, 38.0], path.Select(s => Math.Round(s.SelfMs, 6)));
+        Assert.Equal(100.0, path.Sum(s => s.SelfMs), 6);
+    }
+
+    [Fact]
+    public async Task The_tree_stars_exactly_the_critical_path_and_summarises_it()
+    {
+        var tree = TraceCommand.Render(await Sample(), "tree");
+        var lines = tree.Split('\n');
+
+        var starred = lines.Where(l => l.StartsWith("* ")).Select(l => l.Split("  ", StringSplitOptions.RemoveEmptyEntries)[^1].Trim()).ToList();
+        Assert.Equal(["root", "A", "B", "B1", "B2"], starred);
+        Assert.Contains("critical path, 100.000 of 100.000 ms", tree);
+        var summary = lines.SkipWhile(l => !l.StartsWith("critical path")).Skip(1).Where(l => l.Length > 0).ToList();
+        Assert.Equal(5, summary.Count);
+        Assert.Matches(@"^\s+10\.000 ms self\s+nerdbox\s+root$", summary[0]);
+        Assert.Matches(@"^\s+38\.000 ms self\s+nerdbox-vm\s+B2$", summary[4]);
+        // Children by start time: A (0), B (20), C (40); B's children B1 (25), B2 (50).
+        Assert.Equal(["root", "A", "B", "B1", "B2", "C"], lines.Where(l => l.Contains("+")).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1]));
+        Assert.Contains("+20.000     70.000  nerdbox       B", tree);
+    }
+
+    [Fact]
+    public async Task The_gantt_marks_the_critical_path_active()
+    {
+        var report = await MermaidCheck.AssertParsesAsync(TraceCommand.Render(await Sample(), "mermaid"));
+
+        Assert.Equal(["root (nerdbox)", "A (nerdbox)", "B (nerdbox)", "· B1 (nerdbox)", "· B2 (nerdbox-vm)"],
+            report.Tasks!.Where(t => t.Classes.Contains("active")).Select(t => t.Name.Trim()));
+        var b = report.Tasks!.Single(t => t.Name.Trim() == "B (nerdbox)");
+        Assert.Equal((20L, 90L, "B"), (b.Start, b.End, b.Section));
+    }
+
+    [Fact]
+    public async Task A_child_skewed_before_its_parent_stays_under_it_and_self_times_stay_non_negative()
+    {
+        // The guest's clock runs 5 ms behind: its span starts before the host span that caused it.
+        var trace = await TraceAsync(
+            new S(1, null, "shim.TaskCreate", 10, 50),
+            new S(2, 1, "task.Create", 5, 45, "nerdbox-vm"),
+            new S(3, 2, "crun.create", 6, 60, "nerdbox-vm"));
+
+        var guest = trace.Span("task.Create");
+        Assert.Equal("shim.TaskCreate", guest.Parent!.Name);
+        Assert.Equal(0, trace.OffsetMs(guest.StartUnixNano));
+        Assert.Equal(5, trace.OffsetMs(trace.Roots[0].StartUnixNano));
+        Assert.Contains(trace.Warnings, w => w.Contains("starts 5 ms before its parent"));
+
+        var path = CriticalPath.Of(trace);
+        Assert.Equal(["shim.TaskCreate", "task.Create", "crun.create"], path.Select(s => s.Span.Name));
+        // Only time inside the parent counts: the host span's 45-50, then the leaf covers 10-45 of its parent.
+        Assert.Equal([5.0, 0.0, 35.0], path.Select(s => Math.Round(s.SelfMs, 6)));
+        Assert.Equal(40.0, path.Sum(s => s.SelfMs), 6);
+        Assert.All(path, s => Assert.True(s.SelfMs >= 0));
+
+        await MermaidCheck.AssertParsesAsync(TraceCommand.Render(trace, "mermaid"));
+    }
+
+    [Fact]
+    public async Task With_several_roots_the_path_ends_in_the_one_that_ends_last()
+    {
+        var trace = await TraceAsync(new S(1, null, "early", 0, 10), new S(2, 99, "late orphan", 5, 20), new S(3, 2, "tail", 6, 19));
+
+        var path = CriticalPath.Of(trace);
+        Assert.Equal(["early", "late orphan", "tail"], path.Select(s => s.Span.Name));
+        Assert.Equal([5.0, 2.0, 13.0], path.Select(s => Math.Round(s.SelfMs, 6)));
+    }
+
+    [Fact]
+    public async Task A_sequential_boot_puts_every_step_on_the_path()
+    {
+        var trace = await TraceAsync(
+            new S(1, null, "shim.Run", 0, 400),
+            new S(2, 1, "shim.VMBoot", 1, 300),
+            new S(3, 1, "shim.TaskCreate", 301, 350),
+            new S(4, 3, "task.Create", 302, 349, "nerdbox-vm"),
+            new S(5, 1, "shim.Start", 351, 399));
+
+        var path = CriticalPath.Of(trace);
+
+        Assert.Equal(["shim.Run", "shim.VMBoot", "shim.TaskCreate", "task.Create", "shim.Start"], path.Select(s => s.Span.Name));
+        Assert.Equal(299.0, path.Single(s => s.Span.Name == "shim.VMBoot").SelfMs, 6);
+        Assert.Equal(4.0, path[0].SelfMs, 6); // the four 1 ms gaps between steps
+    }
+}
