@@ -42,6 +42,9 @@ try
         }
         case "bench":
             return await BenchCommand.RunAsync(rest, cts.Token);
+        case Nerdbox.Shim.Vm.Libkrun.HelperProtocol.Verb:
+            // Hidden: one libkrun VM, started by the shim itself (see HelperProtocol).
+            return Nerdbox.Shim.Vm.Libkrun.VmHelper.Run(rest);
         case "serve":
             return await Nerdbox.Shim.Hosting.ShimHost.RunAsync(rest);
         case "help" or "--help" or "-h":

@@ -143,25 +143,7 @@ internal sealed class QemuInstance : IVmInstance
         }
     }
 
-    public string ConsoleTail(int maxLines = 30)
-    {
-        var lines = new List<string>();
-        try
-        {
-            if (File.Exists(ConsoleLogPath))
-            {
-                using var fs = new FileStream(ConsoleLogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                var start = Math.Max(0, fs.Length - 16384);
-                fs.Seek(start, SeekOrigin.Begin);
-                lines.AddRange(new StreamReader(fs).ReadToEnd().Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).TakeLast(maxLines));
-            }
-        }
-        catch (IOException) { }
-        var vmm = _vmmOutput.Snapshot();
-        var text = "--- console (last lines) ---\n" + (lines.Count == 0 ? "(empty)" : string.Join('\n', lines));
-        if (vmm.Count > 0) text += "\n--- qemu ---\n" + string.Join('\n', vmm.TakeLast(10));
-        return text;
-    }
+    public string ConsoleTail(int maxLines = 30) => ConsoleLog.Tail(ConsoleLogPath, "qemu", _vmmOutput.Snapshot(), maxLines);
 
     public async Task StopAsync(TimeSpan grace)
     {
