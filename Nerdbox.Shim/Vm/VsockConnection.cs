@@ -12,7 +12,18 @@ internal static class VsockConnection
     public static async ValueTask<Stream> ConnectAsync(uint cid, uint port, CancellationToken cancellationToken)
     {
         // connect() blocks (up to the kernel's vsock connect timeout) while the guest is not there yet.
-        var fd = await Task.Run(() => Connect(cid, port), cancellationToken);
+        var connect = Task.Run(() => Connect(cid, port), CancellationToken.None);
+        nint fd;
+        try
+        {
+            fd = await connect.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // The connect call cannot be interrupted; close what it makes.
+            _ = connect.ContinueWith(t => Libc.Close((int)t.Result), TaskContinuationOptions.OnlyOnRanToCompletion);
+            throw;
+        }
         return new NetworkStream(new Socket(new SafeSocketHandle(fd, ownsHandle: true)), ownsSocket: true);
     }
 

@@ -19,7 +19,7 @@ internal sealed class LibkrunInstance : IVmInstance
     private readonly TaskCompletionSource<string> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<VmExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Process? _process;
-    private Task _events = Task.CompletedTask;
+    private readonly TaskCompletionSource _eventsRead = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
     public LibkrunInstance(VmConfig config, LibkrunOptions? options = null)
@@ -81,7 +81,7 @@ internal sealed class LibkrunInstance : IVmInstance
         foreach (var (k, v) in _options.HelperEnvironment) psi.Environment[k] = v;
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _helperOutput.Add(e.Data); };
-        process.Exited += (_, _) => OnExited(process);
+        process.Exited += (_, _) => _ = CompleteExitAsync(process);
         StartTimes.SpawnedUtc = DateTime.UtcNow;
         try
         {
@@ -96,7 +96,7 @@ internal sealed class LibkrunInstance : IVmInstance
         File.WriteAllText(Path.Combine(Config.StateDirectory, "vmm.pid"), process.Id.ToString());
         File.WriteAllText(Path.Combine(Config.StateDirectory, "owner.pid"), Environment.ProcessId.ToString());
         process.BeginErrorReadLine();
-        _events = ReadEventsAsync(process.StandardOutput);
+        _ = ReadEventsAsync(process.StandardOutput);
 
         try
         {
@@ -134,7 +134,7 @@ internal sealed class LibkrunInstance : IVmInstance
         if (first == _exited.Task)
         {
             // The error line, if any, comes before the end of the helper's output.
-            await Task.WhenAny(_events, Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None));
+            await WaitForEventsReadAsync();
             var reason = _failed.Task.IsCompleted ? await _failed.Task : (await _exited.Task).Description;
             throw new VmException($"libkrun could not {what}: {reason}\n{ConsoleTail()}");
         }
@@ -168,10 +168,18 @@ internal sealed class LibkrunInstance : IVmInstance
             }
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException) { }
+        finally
+        {
+            _eventsRead.TrySetResult();
+        }
     }
 
-    private void OnExited(Process process)
+    /// <summary>The helper's last words (an error line) precede the end of its output; waits for them, briefly.</summary>
+    private Task WaitForEventsReadAsync() => Task.WhenAny(_eventsRead.Task, Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None));
+
+    private async Task CompleteExitAsync(Process process)
     {
+        await WaitForEventsReadAsync();
         int? code = null;
         try { code = process.ExitCode; } catch (InvalidOperationException) { }
         var description = _failed.Task.IsCompleted ? $"the libkrun helper failed: {_failed.Task.Result}" : code switch
@@ -220,7 +228,7 @@ internal sealed class LibkrunInstance : IVmInstance
         }
         await p.WaitForExitAsync();
         // Exited events may lag the wait; the exit is known now.
-        OnExited(p);
+        await CompleteExitAsync(p);
     }
 
     public async ValueTask DisposeAsync()
@@ -229,7 +237,6 @@ internal sealed class LibkrunInstance : IVmInstance
         try
         {
             await StopAsync(TimeSpan.Zero);
-            await Task.WhenAny(_events, Task.Delay(TimeSpan.FromSeconds(2)));
         }
         finally
         {
