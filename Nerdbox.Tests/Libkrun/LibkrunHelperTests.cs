@@ -104,6 +104,10 @@ public sealed class LibkrunHelperTests
             await vm.StopAsync(TimeSpan.FromMilliseconds(200));
             Assert.True(vm.Exited.IsCompleted);
             Assert.InRange(stopwatch.Elapsed, TimeSpan.FromMilliseconds(150), TimeSpan.FromSeconds(15));
+            // The helper ends on SIGTERM before the grace runs out: no SIGKILL needed.
+            var exit = await vm.Exited;
+            Assert.Equal(143, exit.ExitCode);
+            Assert.Contains("terminated (SIGTERM)", exit.Description);
             await Assert.ThrowsAsync<VmException>(() => start);
             Assert.Null(vm.ProcessId);
         }
