@@ -126,7 +126,9 @@ internal sealed class LibkrunInstance : IVmInstance
         if (first == step)
         {
             await step;
-            return;
+            // A step may end because the helper did (the socket wait does); that is no success.
+            if (!_exited.Task.IsCompleted) return;
+            first = _exited.Task;
         }
         cancellationToken.ThrowIfCancellationRequested();
         if (first == _failed.Task)
