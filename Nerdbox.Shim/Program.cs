@@ -45,6 +45,9 @@ try
             return await BenchCommand.RunAsync(rest, cts.Token);
         case "trace":
             return await TraceCommand.RunAsync(rest, cts.Token);
+        case Nerdbox.Shim.Vm.Libkrun.HelperProtocol.Verb:
+            // Hidden: one libkrun VM, started by the shim itself (see HelperProtocol).
+            return Nerdbox.Shim.Vm.Libkrun.VmHelper.Run(rest);
         case "serve":
             return await Nerdbox.Shim.Hosting.ShimHost.RunAsync(rest);
         case "help" or "--help" or "-h":

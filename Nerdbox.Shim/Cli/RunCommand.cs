@@ -54,6 +54,7 @@ public static class RunCommand
         {
             Image = image,
             Backend = selection.Backend,
+            BackendReason = selection.Reason,
             Accelerator = a.Get("accel", "auto"),
             Cpus = a.GetInt("cpus", 1),
             MemoryMib = a.GetInt("memory", 512),

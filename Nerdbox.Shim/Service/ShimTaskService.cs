@@ -32,7 +32,10 @@ internal sealed class ShimTaskService(TaskRegistry tasks, VmReadiness readiness,
             GuestSpanSink = services.GetService<Telemetry.ISpanSink>(),
         };
         if (request.Backend is { Length: > 0 } b && b != "auto" && b != options.Backend.Name)
-            options = options with { Backend = Wrap(() => BackendSelector.Select(b).Backend) };
+        {
+            var selection = Wrap(() => BackendSelector.Select(b));
+            options = options with { Backend = selection.Backend, BackendReason = selection.Reason };
+        }
         if (!tasks.TryReserve(request.Id)) throw new RpcException(new Status(StatusCode.AlreadyExists, $"task '{request.Id}' exists already"));
         try
         {

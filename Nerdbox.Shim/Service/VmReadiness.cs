@@ -39,6 +39,7 @@ public sealed class VmReadiness(ILogger<VmReadiness> logger, IConfiguration conf
             {
                 Image = image,
                 Backend = selection.Backend,
+                BackendReason = selection.Reason,
                 Accelerator = config["Nerdbox:Accelerator"] ?? "auto",
             });
             _state = $"ready: {selection.Reason}; image {image.InputsHash[..12]}";

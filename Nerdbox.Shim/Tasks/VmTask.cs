@@ -127,6 +127,7 @@ public sealed class VmTask : IAsyncDisposable
         {
             _vm = _options.Backend.Create(config);
             span?.SetTag("nerdbox.vm.backend", _vm.Backend);
+            if (_options.BackendReason is { } reason) span?.SetTag("nerdbox.vm.backend_reason", reason);
             span?.SetTag("nerdbox.vm.accelerator", _vm.Accelerator);
             span?.SetTag("nerdbox.vm.channel", _vm.AgentChannel.Kind);
             await _vm.StartAsync(ct);
@@ -188,6 +189,7 @@ public sealed class VmTask : IAsyncDisposable
         var timeout = _options.BootTimeout;
         var deadline = DateTime.UtcNow + timeout;
         var call = _agent!.System.ProbeClockAsync(new ProbeClockRequest(), deadline: deadline, cancellationToken: cts.Token);
+        if (_vm!.AgentChannel.Kind == "vsock") call = await RetryWhileUnavailableAsync(call, deadline, cts.Token);
         var first = await Task.WhenAny(call.ResponseAsync, _vm!.Exited);
         if (first == _vm.Exited)
         {
@@ -203,6 +205,33 @@ public sealed class VmTask : IAsyncDisposable
         {
             if (ct.IsCancellationRequested) throw new OperationCanceledException(ct);
             throw new VmException($"the guest agent did not answer within {timeout.TotalSeconds:0.#}s ({e.Status.Detail})\n{_vm.ConsoleTail()}");
+        }
+    }
+
+    /// <summary>
+    /// A vsock channel refuses (or, through libkrun's socket, drops) connections until the guest
+    /// agent listens; a virtio-serial port does not. So over vsock the first probe is repeated
+    /// while it fails as unavailable and the VM runs.
+    /// </summary>
+    private async Task<AsyncUnaryCall<ProbeClockResponse>> RetryWhileUnavailableAsync(AsyncUnaryCall<ProbeClockResponse> call, DateTime deadline, CancellationToken ct)
+    {
+        while (true)
+        {
+            try
+            {
+                await call.ResponseAsync.WaitAsync(ct);
+                return call;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && DateTime.UtcNow < deadline && !_vm!.Exited.IsCompleted)
+            {
+                call.Dispose();
+                await Task.Delay(10, ct);
+                call = _agent!.System.ProbeClockAsync(new ProbeClockRequest(), deadline: deadline, cancellationToken: ct);
+            }
+            catch (Exception e) when (e is RpcException or OperationCanceledException)
+            {
+                return call;
+            }
         }
     }
 

@@ -8,6 +8,9 @@ public sealed record VmTaskOptions
 {
     public required GuestImageFiles Image { get; init; }
     public required IVmBackend Backend { get; init; }
+
+    /// <summary>Why <see cref="Backend"/> was chosen (from <see cref="BackendSelector"/>), for the VM span.</summary>
+    public string? BackendReason { get; init; }
     public string StateRoot { get; init; } = StateDirectories.DefaultRoot;
     public int Cpus { get; init; } = 1;
     public int MemoryMib { get; init; } = 512;

@@ -27,8 +27,20 @@ public sealed class QemuBackend(string? qemuBinary = null) : IVmBackend
     public IVmInstance Create(VmConfig config)
     {
         var path = HostTools.Find(Binary) ?? throw new VmException(Check().Reason);
-        return new QemuInstance(path, config, ResolveAccelerator(config.Accelerator));
+        var accelerator = ResolveAccelerator(config.Accelerator);
+        var channel = ResolveChannel(config.Channel, HostAccelerator.HasVhostVsock());
+        return new QemuInstance(path, config, accelerator, channel, channel == "vsock" ? GuestCids.Allocate() : 0);
     }
+
+    /// <summary>"auto" takes vsock where the host has /dev/vhost-vsock, else virtio-serial; asking for vsock where it is missing fails at once.</summary>
+    public static string ResolveChannel(string requested, bool hostHasVhostVsock) => requested switch
+    {
+        "auto" or "" => hostHasVhostVsock ? "vsock" : "virtio-serial",
+        "virtio-serial" => "virtio-serial",
+        "vsock" when hostHasVhostVsock => "vsock",
+        "vsock" => throw new VmException("vsock was asked for but this host has no /dev/vhost-vsock (load vhost_vsock, or use virtio-serial)"),
+        _ => throw new VmException($"unknown agent channel '{requested}': use auto, vsock or virtio-serial"),
+    };
 
     /// <summary>"auto" takes KVM only when it is hardware-backed; asking for KVM where it is not fails at once.</summary>
     public static string ResolveAccelerator(string requested)

@@ -3,25 +3,42 @@ using System.Net.Sockets;
 
 namespace Nerdbox.Shim.Vm.Qemu;
 
-/// <summary>One QEMU microvm process and its state directory.</summary>
+/// <summary>
+/// One QEMU microvm process and its state directory. The agent channel is a virtio-serial port
+/// behind a unix socket, or vhost-vsock with its own guest CID (the host connects over AF_VSOCK).
+/// </summary>
 internal sealed class QemuInstance : IVmInstance
 {
     public const string AgentPortName = "org.nerdbox.agent";
 
     private readonly string _qemu;
     private readonly string _accelerator;
+    private readonly uint _guestCid;
     private readonly LineTail _vmmOutput = new(200);
     private readonly TaskCompletionSource<VmExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Process? _process;
     private int _disposed;
 
-    public QemuInstance(string qemu, VmConfig config, string accelerator)
+    /// <param name="channel">"virtio-serial" or "vsock" (resolved by <see cref="QemuBackend.ResolveChannel"/>).</param>
+    /// <param name="guestCid">The guest's vsock CID (from <see cref="GuestCids"/>), for the vsock channel.</param>
+    public QemuInstance(string qemu, VmConfig config, string accelerator, string channel = "virtio-serial", uint guestCid = 0)
     {
         _qemu = qemu;
         Config = config;
         _accelerator = accelerator;
-        AgentChannel = new AgentChannelInfo("virtio-serial", Path.Combine(config.StateDirectory, "agent.sock"), MultipleConnections: false);
+        if (channel == "vsock")
+        {
+            if (guestCid < GuestCids.First) throw new ArgumentOutOfRangeException(nameof(guestCid), guestCid, "a guest CID is 3 or more");
+            _guestCid = guestCid;
+            AgentChannel = new AgentChannelInfo("vsock", $"vsock:{guestCid}:{config.VsockPort}", MultipleConnections: true);
+        }
+        else
+        {
+            AgentChannel = new AgentChannelInfo("virtio-serial", Path.Combine(config.StateDirectory, "agent.sock"), MultipleConnections: false);
+        }
     }
+
+    private bool IsVsock => AgentChannel.Kind == "vsock";
 
     public VmConfig Config { get; }
     public string Backend => "qemu";
@@ -36,7 +53,7 @@ internal sealed class QemuInstance : IVmInstance
     {
         var c = Config;
         var append = new List<string> { "console=ttyS0", "quiet", "loglevel=4", "panic=-1", "rdinit=" + (c.InitPath ?? "/init"),
-            "nerdbox.channel=virtio-serial:" + AgentPortName };
+            IsVsock ? "nerdbox.channel=vsock:" + c.VsockPort : "nerdbox.channel=virtio-serial:" + AgentPortName };
         if (_accelerator == "tcg" && HostAccelerator.TscKhz() is { } khz) append.Add($"tsc_early_khz={khz}");
         append.AddRange(c.KernelArgs);
         if (c.InitArgs.Count > 0) append.AddRange(["--", .. c.InitArgs]);
@@ -52,10 +69,19 @@ internal sealed class QemuInstance : IVmInstance
             "-append", string.Join(' ', append),
             "-chardev", $"file,id=console,path={ConsoleLogPath}",
             "-serial", "chardev:console",
-            "-device", "virtio-serial-device",
-            "-chardev", $"socket,id=agent,path={AgentChannel.HostEndpoint},server=on,wait=off",
-            "-device", $"virtserialport,chardev=agent,name={AgentPortName}",
         };
+        if (IsVsock)
+        {
+            args.AddRange(["-device", $"vhost-vsock-device,guest-cid={_guestCid}"]);
+        }
+        else
+        {
+            args.AddRange([
+                "-device", "virtio-serial-device",
+                "-chardev", $"socket,id=agent,path={AgentChannel.HostEndpoint},server=on,wait=off",
+                "-device", $"virtserialport,chardev=agent,name={AgentPortName}",
+            ]);
+        }
         if (c.InitrdPath is not null) args.AddRange(["-initrd", c.InitrdPath]);
         for (var i = 0; i < c.Disks.Count; i++)
         {
@@ -99,9 +125,9 @@ internal sealed class QemuInstance : IVmInstance
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        // QEMU creates the agent socket once the machine is set up and before the guest runs.
+        // QEMU creates the agent socket (and opens the console log) once the machine is set up and before the guest runs.
         var sw = Stopwatch.StartNew();
-        while (!File.Exists(AgentChannel.HostEndpoint))
+        while (!File.Exists(IsVsock ? ConsoleLogPath : AgentChannel.HostEndpoint))
         {
             if (_exited.Task.IsCompleted)
                 throw new VmException($"QEMU exited during start-up: {(await _exited.Task).Description}\n{ConsoleTail()}");
@@ -130,6 +156,7 @@ internal sealed class QemuInstance : IVmInstance
 
     public async ValueTask<Stream> ConnectAgentAsync(CancellationToken cancellationToken)
     {
+        if (IsVsock) return await VsockConnection.ConnectAsync(_guestCid, Config.VsockPort, cancellationToken);
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
@@ -143,25 +170,7 @@ internal sealed class QemuInstance : IVmInstance
         }
     }
 
-    public string ConsoleTail(int maxLines = 30)
-    {
-        var lines = new List<string>();
-        try
-        {
-            if (File.Exists(ConsoleLogPath))
-            {
-                using var fs = new FileStream(ConsoleLogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                var start = Math.Max(0, fs.Length - 16384);
-                fs.Seek(start, SeekOrigin.Begin);
-                lines.AddRange(new StreamReader(fs).ReadToEnd().Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).TakeLast(maxLines));
-            }
-        }
-        catch (IOException) { }
-        var vmm = _vmmOutput.Snapshot();
-        var text = "--- console (last lines) ---\n" + (lines.Count == 0 ? "(empty)" : string.Join('\n', lines));
-        if (vmm.Count > 0) text += "\n--- qemu ---\n" + string.Join('\n', vmm.TakeLast(10));
-        return text;
-    }
+    public string ConsoleTail(int maxLines = 30) => ConsoleLog.Tail(ConsoleLogPath, "qemu", _vmmOutput.Snapshot(), maxLines);
 
     public async Task StopAsync(TimeSpan grace)
     {
@@ -190,6 +199,7 @@ internal sealed class QemuInstance : IVmInstance
         finally
         {
             _process?.Dispose();
+            if (IsVsock) GuestCids.Release(_guestCid);
             StateDirectories.Remove(Config.StateDirectory);
         }
     }
