@@ -15,6 +15,10 @@ var timeline = new BootTimeline { InitStartedNs = BootClock.BootNs() };
 var isPid1 = Environment.ProcessId == 1;
 static void Log(string message) => Console.Error.WriteLine("nerdbox-agent: " + message);
 
+// Pipe and device reads block pool threads; with one vCPU the pool would otherwise add threads
+// only every half second or so, and every RPC would wait for one.
+ThreadPool.SetMinThreads(32, 32);
+
 try
 {
     if (isPid1)

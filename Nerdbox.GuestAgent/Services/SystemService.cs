@@ -41,11 +41,13 @@ internal sealed class SystemService(AgentOptions options, Init.BootTimeline time
 
     public override Task<ShutdownResponse> Shutdown(ShutdownRequest request, ServerCallContext context)
     {
-        // Reply first; the host does not wait for more than the VM's exit.
+        // Reply first. As the VM's init there is nothing to wind down gracefully: containers were
+        // deleted and the host has read the spans, so power off as soon as the reply is out.
         _ = Task.Run(async () =>
         {
             await Task.Delay(20);
-            lifetime.StopApplication();
+            if (options.IsPid1) GuestInit.PowerOff();
+            else lifetime.StopApplication();
         });
         return Task.FromResult(new ShutdownResponse());
     }

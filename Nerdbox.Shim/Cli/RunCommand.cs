@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Logging;
 using Nerdbox.Shim.GuestImage;
+using Nerdbox.Shim.Telemetry;
 using Nerdbox.Shim.Tasks;
 using Nerdbox.Shim.Vm;
 
@@ -18,7 +20,10 @@ public static class RunCommand
           --cpus N            guest CPUs (default 1)
           --memory MIB        guest memory (default 512)
           --timeout SECONDS   how long the guest agent may take to answer (default 30)
+          --trace FORMAT      print this run's trace when it ends: tree, mermaid or markdown
+          --trace-file PATH   also write the trace as OTLP JSON (read it with: trace show --source file:PATH)
           --quiet             no progress or summary on stderr
+        The trace also goes to OTEL_EXPORTER_OTLP_ENDPOINT and NERDBOX_OTLP_EXTRA_ENDPOINTS when set.
         """;
 
     public static async Task<int> RunAsync(string[] args, CancellationToken ct)
@@ -28,17 +33,41 @@ public static class RunCommand
         var quiet = a.Has("quiet");
         void Progress(string line) { if (!quiet) Console.Error.WriteLine("nerdbox: " + line); }
 
+        var traceFormat = a.Get("trace");
+        if (traceFormat is not (null or "tree" or "mermaid" or "markdown")) throw new ArgumentException($"--trace wants tree, mermaid or markdown, not '{traceFormat}'");
+
         var options = await PrepareAsync(a, Progress, ct);
         var id = a.Get("id") ?? "run-" + Guid.NewGuid().ToString("N")[..8];
+        using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(quiet ? LogLevel.Error : LogLevel.Warning));
+        await using var tracing = CliTracing.Start(loggers, a.Get("trace-file"));
         Progress($"booting a VM ({options.Backend.Name}) for {a.Positional[0]}");
         using var stdout = Console.OpenStandardOutput();
         using var stderr = Console.OpenStandardError();
-        var run = await TaskRun.RunAsync(id, a.Positional[0], options, (isErr, data) =>
+        TaskRun.Outcome run;
+        try
         {
-            lock (stdout) (isErr ? stderr : stdout).Write(data.Span);
-        }, ct: ct);
+            run = await TaskRun.RunAsync(id, a.Positional[0], options with { GuestSpanSink = tracing.Sinks }, (isErr, data) =>
+            {
+                lock (stdout) (isErr ? stderr : stdout).Write(data.Span);
+            }, ct: ct);
+        }
+        finally
+        {
+            // A failed run's trace is the one most worth reading: it goes out as well.
+            await tracing.FlushAsync(TimeSpan.FromSeconds(5));
+        }
         Progress($"container exited with {run.ExitStatus} ({run.Backend}, agent {run.Agent?.AgentVersion}, kernel {run.Agent?.KernelRelease})");
-        if (!quiet) Console.Error.WriteLine(run.Phases.Summary());
+        if (!quiet)
+        {
+            Console.Error.WriteLine(run.Phases.Summary());
+            Console.Error.WriteLine($"trace {run.TraceId}" + (run.Relay is { } r ? $"; guest spans: {r}" : ""));
+            foreach (var line in tracing.Report()) Console.Error.WriteLine("  " + line);
+        }
+        if (traceFormat is not null)
+        {
+            var model = await new TraceViewer.Sources.InMemoryOtlpSource(tracing.Memory.Snapshot()).GetAsync(run.TraceId, ct);
+            Console.Error.WriteLine(TraceCommand.Render(model, traceFormat));
+        }
         return run.ExitStatus;
     }
 

@@ -12,7 +12,9 @@ public sealed class BootPhases
     public DateTime VmmReady;
     public DateTime? KernelStarted;
     public DateTime? InitStarted;
+    public DateTime? MountsDone;
     public DateTime? InitDone;
+    public DateTime? ChannelFound;
     public DateTime? AgentListening;
     public DateTime FirstReply;
     public DateTime TaskCreated;

@@ -174,7 +174,9 @@ public sealed class VmTask : IAsyncDisposable
         DateTime At(ulong bootNs) => Clamp(Clock.GuestBootZeroUtc.AddTicks((long)(bootNs / 100)));
         Phases.KernelStarted = Clamp(Clock.GuestBootZeroUtc);
         Phases.InitStarted = At(t.InitStartedNs);
+        Phases.MountsDone = At(t.MountsDoneNs);
         Phases.InitDone = At(t.InitDoneNs);
+        Phases.ChannelFound = At(t.ChannelFoundNs);
         Phases.AgentListening = At(t.ListenerReadyNs);
         Phases.GuestPointUncertainty = TimeSpan.FromTicks(Clock.UncertaintyNs / 100);
     }
@@ -341,6 +343,8 @@ public sealed class VmTask : IAsyncDisposable
                     span?.AddEvent(new ActivityEvent("task delete failed", tags: new ActivityTagsCollection { ["error"] = e.Status.Detail }));
                 }
                 await DrainRelayAsync(span, ct);
+                // The stream is closed before power-off, so that the guest has no call left open.
+                if (Relay is not null) await Relay.DisposeAsync();
                 await ShutdownVmAsync();
             }
             await DisposeAsync();

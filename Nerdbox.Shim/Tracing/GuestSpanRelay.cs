@@ -144,8 +144,11 @@ public sealed class GuestSpanRelay : IAsyncDisposable
 
     private static KeyValue Kv(string key, string value) => new() { Key = key, Value = new AnyValue { StringValue = value } };
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         _stop.Cancel();
         await _pump;
         _stop.Dispose();

@@ -15,20 +15,29 @@ public static class VmStartSpans
         if (parent is null || p.KernelStarted is null || p.InitStarted is null || p.AgentListening is null) return;
         Span(parent, "vm.VMMSpawn", p.VmmSpawned, p.KernelStarted.Value, p);
         Span(parent, "vm.KernelBoot", p.KernelStarted.Value, p.InitStarted.Value, p);
-        Span(parent, "vm.AgentStart", p.InitStarted.Value, p.AgentListening.Value, p);
+        var agent = Span(parent, "vm.AgentStart", p.InitStarted.Value, p.AgentListening.Value, p);
+        if (agent is not null && p.MountsDone is { } mounts && p.InitDone is { } init && p.ChannelFound is { } channel)
+        {
+            // The agent's own start-up, as its boot-clock timeline reports it.
+            Span(agent, "guest.Mounts", p.InitStarted.Value, mounts, p);
+            Span(agent, "guest.KernelModules", mounts, init, p);
+            Span(agent, "guest.ChannelWait", init, channel, p);
+            Span(agent, "guest.ServerStart", channel, p.AgentListening.Value, p);
+        }
         Span(parent, "vm.ChannelConnect", p.AgentListening.Value, p.FirstReply, p);
     }
 
-    private static void Span(Activity parent, string name, DateTime start, DateTime end, BootPhases p)
+    private static Activity? Span(Activity parent, string name, DateTime start, DateTime end, BootPhases p)
     {
         var previous = Activity.Current;
         var span = ShimTracing.Source.StartActivity(name, ActivityKind.Internal, parent.Context, startTime: start);
-        if (span is null) return;
+        if (span is null) return null;
         span.SetTag("nerdbox.derived_from", "guest boot clock and host timestamps");
         span.SetTag("nerdbox.clock.uncertainty_ns", p.GuestPointUncertainty.Ticks * 100);
         span.SetEndTime(end < start ? start : end);
         span.Stop();
         // The span was started from a context, not an Activity, so Stop() cannot restore the current one.
         Activity.Current = previous;
+        return span;
     }
 }
