@@ -29,6 +29,7 @@ try
     {
         // On a host, orphaned container processes must come back to the agent to be reaped.
         Libc.Prctl(Libc.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        KernelModules.LoadDeferred(Log); // nothing to load on a host: marks the modules ready
     }
     ChildReaper.Instance.Start();
     GuestTracing.Start();
@@ -42,7 +43,8 @@ try
 
     // The empty builder: no configuration files to watch, no defaults to probe; start-up is on the boot path.
     var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-    builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+    // As init, the console is the serial port: only warnings, and no console logger thread on the boot path.
+    if (!isPid1) builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
     builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
     builder.Services.AddSingleton(options);
     builder.Services.AddSingleton(timeline);
@@ -55,7 +57,10 @@ try
         o.Interceptors.Add<ServerSpanInterceptor>();
         o.MaxReceiveMessageSize = 32 * 1024 * 1024;
     });
-    builder.WebHost.UseKestrelCore().UseSockets().ConfigureKestrel(k =>
+    builder.WebHost.UseKestrelCore();
+    // The socket transport serves unix sockets; a VM's channels have their own listeners.
+    if (endpoint is System.Net.Sockets.UnixDomainSocketEndPoint) builder.WebHost.UseSockets();
+    builder.WebHost.ConfigureKestrel(k =>
     {
         // One long-lived HTTP/2 connection carries every call: no idle or data-rate cut-offs.
         k.Limits.KeepAliveTimeout = Timeout.InfiniteTimeSpan;
@@ -75,6 +80,7 @@ try
     app.MapGrpcService<TracesService>();
     await app.StartAsync();
     timeline.ListenerReadyNs = BootClock.BootNs();
+    if (isPid1) _ = Task.Run(() => KernelModules.LoadDeferred(Log));
     if (!isPid1) Log($"listening on {options.ChannelDescription}");
     await app.WaitForShutdownAsync();
 }

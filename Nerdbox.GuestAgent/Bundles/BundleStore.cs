@@ -63,6 +63,8 @@ internal sealed class BundleStore(string root)
         try
         {
             if (fsType is not ("erofs" or "ext4")) throw new ArgumentException($"unsupported rootfs type '{fsType}'");
+            // Disk and file-system drivers load after the agent starts serving.
+            if (!Init.KernelModules.Deferred.Wait(TimeSpan.FromSeconds(10))) throw new IOException("kernel modules for the rootfs did not load within 10s");
             var device = FindDisk(serial);
             span?.SetTag("nerdbox.disk.device", device);
             var lower = Path.Combine(dir, "lower");

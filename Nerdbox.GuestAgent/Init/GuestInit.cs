@@ -30,7 +30,7 @@ internal static class GuestInit
                 log($"mount {m.Type} on {m.Target}: {Libc.LastErrorText()}");
         }
         timeline.MountsDoneNs = BootClock.BootNs();
-        KernelModules.LoadAll(KernelCmdline.Read(), log);
+        KernelModules.LoadForBoot(KernelCmdline.Read(), log);
         SetHostName("nerdbox");
         timeline.InitDoneNs = BootClock.BootNs();
     }

@@ -6,24 +6,63 @@ namespace Nerdbox.GuestAgent.Init;
 /// Loads the image's kernel modules in the order the image builder resolved (there is no modprobe
 /// or modules.dep in the guest). Module parameters on the kernel command line are passed along,
 /// as modprobe would (e.g. microvm's <c>virtio_mmio.device=</c>).
+/// Only what the agent's channel needs is loaded before the server starts; the rest (disks,
+/// file systems) loads right after, off the boot path, and <see cref="Deferred"/> says when.
 /// </summary>
 internal static class KernelModules
 {
     public const string OrderFile = "/lib/modules/nerdbox.order";
 
-    public static void LoadAll(KernelCmdline cmdline, Action<string> log)
+    private static readonly HashSet<string> VirtioChannel = ["virtio_ring", "virtio", "virtio_mmio", "virtio_console"];
+    private static readonly HashSet<string> Vsock = ["vsock", "vmw_vsock_virtio_transport_common", "vmw_vsock_virtio_transport"];
+    private static List<string> _deferred = [];
+    private static readonly TaskCompletionSource DeferredLoaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once every module has been loaded (or failed to load).</summary>
+    public static Task Deferred => DeferredLoaded.Task;
+
+    /// <summary>Loads the channel's modules now and keeps the others for <see cref="LoadDeferred"/>.</summary>
+    public static void LoadForBoot(KernelCmdline cmdline, Action<string> log)
     {
-        if (!File.Exists(OrderFile)) return;
+        if (!File.Exists(OrderFile))
+        {
+            DeferredLoaded.TrySetResult();
+            return;
+        }
+        var channel = cmdline.Get("nerdbox.channel") ?? "auto";
+        var now = channel.StartsWith("virtio-serial", StringComparison.Ordinal) ? VirtioChannel : [.. VirtioChannel, .. Vsock];
+        var later = new List<string>();
         foreach (var line in File.ReadAllLines(OrderFile))
         {
             var path = line.Trim();
             if (path.Length == 0 || path.StartsWith('#')) continue;
-            var name = Path.GetFileNameWithoutExtension(path);
-            using var file = File.OpenHandle(path);
-            var fd = (int)file.DangerousGetHandle();
-            var rc = Libc.SyscallFinitModule(Libc.SYS_finit_module, fd, cmdline.ModuleParameters(name), 0);
-            if (rc != 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Libc.EEXIST)
-                log($"module {name}: {Libc.LastErrorText()}");
+            if (now.Contains(Path.GetFileNameWithoutExtension(path))) Load(path, cmdline, log);
+            else later.Add(path);
         }
+        _deferred = later;
+    }
+
+    /// <summary>Loads the rest; called once the server listens.</summary>
+    public static void LoadDeferred(Action<string> log)
+    {
+        try
+        {
+            var cmdline = KernelCmdline.Read();
+            foreach (var path in _deferred) Load(path, cmdline, log);
+        }
+        finally
+        {
+            DeferredLoaded.TrySetResult();
+        }
+    }
+
+    private static void Load(string path, KernelCmdline cmdline, Action<string> log)
+    {
+        var name = Path.GetFileNameWithoutExtension(path);
+        using var file = File.OpenHandle(path);
+        var fd = (int)file.DangerousGetHandle();
+        var rc = Libc.SyscallFinitModule(Libc.SYS_finit_module, fd, cmdline.ModuleParameters(name), 0);
+        if (rc != 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Libc.EEXIST)
+            log($"module {name}: {Libc.LastErrorText()}");
     }
 }
