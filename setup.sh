@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine for Nerdbox: the host packages the shim and its tests need,
 # a build of the solution, and a sample busybox bundle in samples/hello.
-# Usage: bash setup.sh [--packages-only]
+# Usage: bash setup.sh [--packages-only] [--with-test-tools]
+#   --packages-only    install the host packages and stop (no build, no sample bundle)
+#   --with-test-tools  also install what only the tests use: Debian's Chromium, for the dashboard browser test
 set -euo pipefail
 cd "$(dirname "$0")"
 
+packages_only=0
 packages=(qemu-system-x86 busybox-static crun lz4 erofs-utils xz-utils)
+test_packages=(chromium)
+for arg in "$@"; do
+  case "$arg" in
+    --packages-only) packages_only=1 ;;
+    --with-test-tools) packages+=("${test_packages[@]}") ;;
+    *) echo "setup: unknown option $arg (want --packages-only, --with-test-tools)"; exit 2 ;;
+  esac
+done
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 
@@ -22,7 +33,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-[ "${1:-}" = "--packages-only" ] && exit 0
+[ "$packages_only" -eq 1 ] && exit 0
 
 command -v dotnet >/dev/null || { echo "setup: the .NET 10 SDK is needed (dotnet not found)"; exit 1; }
 echo "setup: building"

@@ -1,20 +1,23 @@
 using System.Diagnostics;
-using System.Net.Http.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
-using Microsoft.Extensions.DependencyInjection;
 using Nerdbox.Tests.Fixture;
 
 namespace Nerdbox.Tests.Aspire;
 
 /// <summary>
-/// The real AppHost under Aspire.Hosting.Testing, with the dashboard on: started once for the
-/// class, waited on until the shim is healthy, then one sample VM booted through the shim.
+/// The real AppHost under Aspire.Hosting.Testing, with the dashboard on, shared by the Aspire tests
+/// of <see cref="Vm.VmCollection"/>. It starts on the first <see cref="StartAsync"/> (so that the
+/// collection's other tests do not pay for it), is waited on until the shim is healthy, then boots
+/// one sample VM through the shim; it stops when the collection is done.
 /// </summary>
 public sealed class AppHostFixture(GuestImageFixture image) : IAsyncLifetime
 {
     public const string DashboardResource = "aspire-dashboard";
+
+    private readonly Lock _gate = new();
+    private Task? _start;
 
     public DistributedApplication App { get; private set; } = null!;
     public TimeSpan StartToHealthy { get; private set; }
@@ -25,7 +28,15 @@ public sealed class AppHostFixture(GuestImageFixture image) : IAsyncLifetime
 
     public sealed record SampleRun(string TraceId, int ExitStatus, string Output, string Backend, double BootToOutputMs);
 
-    public async ValueTask InitializeAsync()
+    /// <summary>Starts the AppHost and the sample run once; later calls wait on (or rethrow) that first start.</summary>
+    public Task StartAsync()
+    {
+        lock (_gate) return _start ??= Task.Run(StartCoreAsync);
+    }
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    private async Task StartCoreAsync()
     {
         // The image is built (or found) first, so that the start-up figure is the app's own.
         await image.ImageAsync();
@@ -69,6 +80,10 @@ public sealed class AppHostFixture(GuestImageFixture image) : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
+        Task? start;
+        lock (_gate) start = _start;
+        if (start is null) return;
+        try { await start; } catch { /* reported by the tests that asked for it */ }
         if (App is not null)
         {
             await App.StopAsync();

@@ -6,8 +6,12 @@ namespace Nerdbox.Tests.Aspire;
 
 /// <summary>The AppHost runs here for real: the shim boots a VM and the boot's trace is read back from the dashboard.</summary>
 [Collection(nameof(Vm.VmCollection))]
-public sealed class DashboardTraceTests(AppHostFixture app) : IClassFixture<AppHostFixture>
+public sealed class DashboardTraceTests(AppHostFixture app) : IAsyncLifetime
 {
+    public async ValueTask InitializeAsync() => await app.StartAsync();
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
     [Fact]
     public void The_shim_becomes_healthy_and_boots_a_sample_VM()
     {

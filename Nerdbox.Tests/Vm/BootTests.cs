@@ -91,5 +91,9 @@ public sealed class BootTests(GuestImageFixture fixture)
     }
 }
 
+/// <summary>
+/// Tests that boot VMs run one at a time. The AppHost is shared by the Aspire tests in it; it
+/// starts only when one of them asks for it (<see cref="Aspire.AppHostFixture.StartAsync"/>).
+/// </summary>
 [CollectionDefinition(nameof(VmCollection))]
-public sealed class VmCollection;
+public sealed class VmCollection : ICollectionFixture<Aspire.AppHostFixture>;
