@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine for Nerdbox: the host packages the shim and its tests need,
-# a build of the solution, and a sample busybox bundle in samples/hello.
+# a build of the solution, a sample busybox bundle in samples/hello, and a first VM boot of it
+# (which builds the guest image, with progress, and prints the container's output and timings).
 # Usage: bash setup.sh [--packages-only] [--with-test-tools]
 #   --packages-only    install the host packages and stop (no build, no sample bundle)
 #   --with-test-tools  also install what only the tests use: Debian's Chromium, for the dashboard browser test
@@ -41,4 +42,6 @@ dotnet build Nerdbox.sln -nologo -v q
 if [ ! -f samples/hello/config.json ] || [ ! -d samples/hello/rootfs ]; then
   dotnet run --project Nerdbox.Shim --no-build -- sample samples/hello
 fi
+echo "setup: booting a first VM (builds the guest image the first time, about a minute)"
+dotnet run --project Nerdbox.Shim --no-build -- run samples/hello
 echo "setup: done"
