@@ -22,7 +22,8 @@ public sealed class ShimProcess : IAsyncDisposable
     public int HttpPort { get; }
     public string Log => _log.ToString();
 
-    public static ShimProcess Start(string stateRoot, IDictionary<string, string>? env = null)
+    /// <summary>Starts the shim; with <paramref name="taskApiSocket"/> its task API is on that unix socket instead of a port.</summary>
+    public static ShimProcess Start(string stateRoot, IDictionary<string, string>? env = null, string? taskApiSocket = null)
     {
         var shim = Path.Combine(AppContext.BaseDirectory, "nerdbox-shim.dll");
         var taskPort = FreePort();
@@ -33,7 +34,8 @@ public sealed class ShimProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        psi.Environment["NERDBOX_TASK_API_PORT"] = taskPort.ToString();
+        if (taskApiSocket is null) psi.Environment["NERDBOX_TASK_API_PORT"] = taskPort.ToString();
+        else psi.Environment["Nerdbox__TaskApi__Socket"] = taskApiSocket;
         psi.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{httpPort}";
         psi.Environment["NERDBOX_STATE_DIR"] = stateRoot;
         psi.Environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = "";

@@ -52,4 +52,32 @@ public sealed class TaskApiTests(GuestImageFixture fixture)
             Assert.Contains("is not a directory", bad.Status.Detail);
         }
     }
+
+    [Fact]
+    public async Task By_default_the_task_API_is_a_unix_socket_only_its_owner_may_use()
+    {
+        await fixture.ImageAsync();
+        await using var scratch = new VmScratch();
+        var socket = Path.Combine(scratch.Root, "shim.sock");
+        await using var shim = ShimProcess.Start(scratch.StateRoot, taskApiSocket: socket);
+        await shim.WaitHealthyAsync(TimeSpan.FromSeconds(120));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(socket));
+
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress("http://localhost", new Grpc.Net.Client.GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                ConnectCallback = async (_, ct) =>
+                {
+                    var s = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+                    await s.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(socket), ct);
+                    return new System.Net.Sockets.NetworkStream(s, ownsSocket: true);
+                },
+            },
+        });
+        var client = new Api.Shim.V1.Task.TaskClient(channel);
+        var e = await Assert.ThrowsAsync<RpcException>(async () => await client.StateAsync(new StateRequest { Id = "nothing-here" }));
+        Assert.Equal(StatusCode.NotFound, e.StatusCode);
+        Assert.Contains("no task 'nothing-here'", e.Status.Detail);
+    }
 }

@@ -92,6 +92,13 @@ public sealed class BootTraceTests(GuestImageFixture fixture)
         Assert.Equal(0, delete["nerdbox.relay.spans_dropped"].IntValue);
         Assert.True(delete["nerdbox.relay.complete"].BoolValue);
         Assert.Equal(guest.Count, delete["nerdbox.relay.spans_forwarded"].IntValue);
+
+        // The real trace, rendered by the viewer as a Mermaid gantt, parses with Mermaid's own parser, one task a span.
+        var model = await new Nerdbox.Shim.TraceViewer.Sources.InMemoryOtlpSource(traced.Receiver.Batches).GetAsync(run.TraceId, default);
+        var chart = Nerdbox.Shim.Cli.TraceCommand.Render(model, "mermaid");
+        var report = await TraceViewer.MermaidCheck.AssertParsesAsync(chart);
+        Assert.Equal(spans.Count, report.Tasks!.Count);
+        Assert.Contains(report.Tasks, t => t.Name.Contains("crun.start"));
     }
 
     [Fact]

@@ -54,7 +54,14 @@ internal sealed class QemuInstance : IVmInstance
         var c = Config;
         var append = new List<string> { "console=ttyS0", "quiet", "loglevel=4", "panic=-1", "rdinit=" + (c.InitPath ?? "/init"),
             IsVsock ? "nerdbox.channel=vsock:" + c.VsockPort : "nerdbox.channel=virtio-serial:" + AgentPortName };
-        if (_accelerator == "tcg" && HostAccelerator.TscKhz() is { } khz) append.Add($"tsc_early_khz={khz}");
+        if (_accelerator == "tcg")
+        {
+            // Under TCG the guest's TSC is the host's. Its frequency, given, spares a calibration that can hang;
+            // marked reliable, it stays the clocksource: the watchdog would otherwise swap it for 4 ms jiffies,
+            // and guest timestamps (span times, the clock offset) would be off by that much.
+            if (HostAccelerator.TscKhz() is { } khz) append.Add($"tsc_early_khz={khz}");
+            append.Add("tsc=reliable");
+        }
         append.AddRange(c.KernelArgs);
         if (c.InitArgs.Count > 0) append.AddRange(["--", .. c.InitArgs]);
 

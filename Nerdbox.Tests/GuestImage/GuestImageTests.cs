@@ -1,0 +1,67 @@
+using Nerdbox.Shim.GuestImage;
+using Nerdbox.Tests.Fixture;
+
+namespace Nerdbox.Tests.GuestImage;
+
+/// <summary>The guest image: cached, rebuilt only when an input changes, and a clear error when the host lacks a program.</summary>
+public sealed class GuestImageTests(GuestImageFixture fixture)
+{
+    [Fact]
+    public async Task A_second_build_with_unchanged_inputs_reuses_the_cached_image()
+    {
+        var first = await fixture.ImageAsync();
+        var kernelWritten = File.GetLastWriteTimeUtc(first.KernelPath);
+        var initrdWritten = File.GetLastWriteTimeUtc(first.InitrdPath);
+        var lines = new List<string>();
+        var again = await new GuestImageBuilder(GuestImageBuilder.DefaultCacheDirectory, lines.Add).EnsureAsync();
+        Assert.Equal(first.InputsHash, again.InputsHash);
+        Assert.Equal(kernelWritten, File.GetLastWriteTimeUtc(again.KernelPath));
+        Assert.Equal(initrdWritten, File.GetLastWriteTimeUtc(again.InitrdPath));
+        Assert.Empty(lines); // nothing was built, so nothing was reported
+    }
+
+    [Fact]
+    public async Task The_image_holds_an_ELF_kernel_and_an_initramfs_whose_init_is_the_agent()
+    {
+        var image = await fixture.ImageAsync();
+        var kernel = File.ReadAllBytes(image.KernelPath).AsSpan(0, 4).ToArray();
+        Assert.Equal(new byte[] { 0x7F, (byte)'E', (byte)'L', (byte)'F' }, kernel);
+        var cpio = File.ReadAllBytes(image.InitrdPath);
+        Assert.Equal("070701"u8.ToArray(), cpio.AsSpan(0, 6).ToArray());
+        foreach (var entry in new[] { "init\0", "usr/bin/crun\0", "bin/busybox\0", "dev/console\0", "lib/modules/nerdbox.order\0", "lib/modules/virtio_console.ko\0", "lib/modules/erofs.ko\0" })
+            Assert.True(cpio.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(entry)) >= 0, $"initramfs has no {entry.TrimEnd('\0')}");
+    }
+
+    [Fact]
+    public void A_missing_host_program_names_the_command_that_installs_it()
+    {
+        var e = Assert.Throws<GuestImageException>(() =>
+            HostPackages.Require([("nerdbox-no-such-program", "nerdbox-no-such-package", "a test's need")]));
+        Assert.Contains("nerdbox-no-such-program (a test's need)", e.Message);
+        Assert.Contains("apt-get install -y --no-install-recommends nerdbox-no-such-package", e.Message);
+    }
+
+    [Fact]
+    public void The_cpio_writer_makes_newc_entries_the_kernel_can_unpack()
+    {
+        using var ms = new MemoryStream();
+        using (var cpio = new CpioWriter(ms))
+        {
+            cpio.Directory("etc");
+            cpio.File("etc/hostname", "nerdbox\n"u8.ToArray(), 0x1A4);
+            cpio.Symlink("bin/sh", "busybox");
+            cpio.CharDevice("dev/console", 5, 1);
+        }
+        var bytes = ms.ToArray();
+        Assert.Equal(0, bytes.Length % 4);
+        var text = System.Text.Encoding.ASCII.GetString(bytes);
+        Assert.Equal(5, System.Text.RegularExpressions.Regex.Matches(text, "070701").Count);
+        Assert.Contains("etc/hostname\0", text);
+        Assert.Contains("nerdbox\n", text);
+        Assert.EndsWith("TRAILER!!!\0", text.TrimEnd('\0') + "\0");
+        // The regular file's header: mode 0100644, size 8.
+        var at = text.IndexOf("etc/hostname", StringComparison.Ordinal) - 110;
+        Assert.Equal("000081a4", text.Substring(at + 14, 8));
+        Assert.Equal("00000008", text.Substring(at + 54, 8));
+    }
+}
