@@ -22,6 +22,19 @@ public sealed class DashboardTraceTests(AppHostFixture app) : IAsyncLifetime
     }
 
     [Fact]
+    public void Jaeger_says_why_it_was_not_started_when_no_container_runtime_answers()
+    {
+        var runtime = Nerdbox.AppHost.Jaeger.ContainerRuntimeProbe.Probe();
+        if (runtime.Available) Assert.Skip($"a container runtime is here ({runtime.Reason}); Jaeger runs");
+        Assert.True(app.App.ResourceNotifications.TryGetCurrentState("jaeger", out var jaeger), "no jaeger resource");
+        Assert.Equal("Not started: no container runtime", jaeger!.Snapshot.State?.Text);
+        Assert.Contains(jaeger.Snapshot.Properties, p => p.Name == "nerdbox.not_started_reason" && $"{p.Value}".Contains("no engine"));
+        // Nothing points the shim at a Jaeger that is not there, so it has no destination to log errors about.
+        Assert.True(app.App.ResourceNotifications.TryGetCurrentState("shim", out var shim));
+        Assert.DoesNotContain(shim!.Snapshot.EnvironmentVariables, v => v.Name == "NERDBOX_OTLP_EXTRA_ENDPOINTS");
+    }
+
+    [Fact]
     public async Task The_dashboard_has_one_trace_with_host_spans_and_nested_nerdbox_vm_spans()
     {
         using var http = new HttpClient { BaseAddress = app.DashboardUrl };
