@@ -5,7 +5,11 @@ using System.Text.Json;
 namespace Nerdbox.Shim.GuestImage;
 
 /// <summary>The built guest image: an uncompressed kernel and an initramfs whose /init is the agent.</summary>
-public sealed record GuestImageFiles(string Directory, string KernelPath, string InitrdPath, string InputsHash, string KernelPackage);
+public sealed record GuestImageFiles(string Directory, string KernelPath, string InitrdPath, string InputsHash, string KernelPackage)
+{
+    /// <summary>The agent binary that is the initramfs's /init, kept beside it to run on the host (benchmarks, tests).</summary>
+    public string AgentPath => Path.Combine(Directory, "nerdbox-agent");
+}
 
 /// <summary>
 /// Builds the guest image from Debian packages and the project's own agent: the cloud kernel
@@ -16,7 +20,7 @@ public sealed record GuestImageFiles(string Directory, string KernelPath, string
 public sealed class GuestImageBuilder(string cacheDirectory, Action<string> progress)
 {
     /// <summary>Bump when the image's layout changes, so that old caches rebuild.</summary>
-    private const int LayoutVersion = 1;
+    private const int LayoutVersion = 2;
 
     public const string KernelMetaPackage = "linux-image-cloud-amd64";
 
@@ -77,6 +81,7 @@ public sealed class GuestImageBuilder(string cacheDirectory, Action<string> prog
             var modulesDir = Directory.GetDirectories(Path.Combine(kernelTree, "lib", "modules")).Single();
             progress("writing the initramfs");
             await WriteInitramfsAsync(Path.Combine(output, "initrd.cpio"), agent, modulesDir, ct);
+            File.Copy(agent, Path.Combine(output, "nerdbox-agent"));
             var manifest = new Manifest(inputs, kernelPackage, DateTime.UtcNow.ToString("O"));
             File.WriteAllText(Path.Combine(output, "manifest.json"), JsonSerializer.Serialize(manifest, ManifestJson.Default.Manifest));
 
