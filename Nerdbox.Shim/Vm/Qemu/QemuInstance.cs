@@ -164,17 +164,7 @@ internal sealed class QemuInstance : IVmInstance
     public async ValueTask<Stream> ConnectAgentAsync(CancellationToken cancellationToken)
     {
         if (IsVsock) return await VsockConnection.ConnectAsync(_guestCid, Config.VsockPort, cancellationToken);
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(AgentChannel.HostEndpoint), cancellationToken);
-            return new NetworkStream(socket, ownsSocket: true);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
+        return await UnixSocketConnection.ConnectAsync(AgentChannel.HostEndpoint, cancellationToken);
     }
 
     public string ConsoleTail(int maxLines = 30) => ConsoleLog.Tail(ConsoleLogPath, "qemu", _vmmOutput.Snapshot(), maxLines);
