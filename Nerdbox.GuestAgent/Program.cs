@@ -27,9 +27,8 @@ try
         Libc.Prctl(Libc.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     }
     ChildReaper.Instance.Start();
-    GuestTracing.Start();
-
     var options = AgentOptions.Parse(args, isPid1);
+    GuestTracing.Start(options.SpanBufferSpans, options.SpanBufferBytes);
     Directory.CreateDirectory(options.BundleRoot);
     var endpoint = AgentChannel.Resolve(options.ChannelSpec, TimeSpan.FromSeconds(10));
     options.ChannelDescription = endpoint.ToString() ?? "";
@@ -72,6 +71,7 @@ try
     await app.StartAsync();
     timeline.ListenerReadyNs = BootClock.BootNs();
     if (!isPid1) Log($"listening on {options.ChannelDescription}");
+    if (!isPid1 && options.GenerateSpans > 0) _ = SpanGenerator.RunAsync(options.GenerateSpans, !options.GenerateUnpaced, Log);
     await app.WaitForShutdownAsync();
 }
 catch (Exception e)
