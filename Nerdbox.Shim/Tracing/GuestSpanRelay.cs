@@ -94,7 +94,8 @@ public sealed class GuestSpanRelay : IAsyncDisposable
         long forwarded = 0;
         foreach (var scope in batch.ScopeSpans)
         {
-            Stats.AddReceived(scope.Spans.Count);
+            // Counted span by span, so that the per-VM limit lets exactly its number through.
+            var received = Stats.AddReceived(scope.Spans.Count) - scope.Spans.Count;
             var outScope = new ScopeSpans
             {
                 Scope = new InstrumentationScope
@@ -105,7 +106,7 @@ public sealed class GuestSpanRelay : IAsyncDisposable
             };
             foreach (var span in scope.Spans)
             {
-                if (Stats.Received > _bounds.MaxSpansPerVm) { Stats.AddDropped("over the per-VM limit"); continue; }
+                if (++received > _bounds.MaxSpansPerVm) { Stats.AddDropped("over the per-VM limit"); continue; }
                 if (!_rate.TryTake()) { Stats.AddDropped("over the rate limit"); continue; }
                 if (_sanitizer.Check(span) is { } reason) { Stats.AddDropped(reason); continue; }
                 if (!Correct(span)) { Stats.AddDropped("timestamps out of range"); continue; }
@@ -140,7 +141,12 @@ public sealed class GuestSpanRelay : IAsyncDisposable
         return true;
     }
 
-    private static string Truncate(string s, int max) => s.Length > max ? s[..max] : s;
+    private string Truncate(string s, int max)
+    {
+        if (s.Length <= max) return s;
+        Stats.AddTruncated(1);
+        return s[..max];
+    }
 
     private static KeyValue Kv(string key, string value) => new() { Key = key, Value = new AnyValue { StringValue = value } };
 
