@@ -12,8 +12,9 @@ public static class BenchCommand
     public const string Usage = """
         usage: nerdbox-shim bench VERB [options]
           boot [--count N]             boot N VMs, print boot-phase percentiles
-          relay [--spans N] [--unpaced] [--agent DLL]
+          relay [--spans N] [--unpaced] [--agent DLL] [--sink-queue N]
                                        guest -> relay -> OTLP/gRPC throughput and drop counts, default bounds
+                                       (--sink-queue overrides the sink's queue bound, to compare)
           trace-overhead [--count N]   boot to output with tracing on vs off, alternating; medians and ratio
           clock [--count N] [--probes N]
                                        residual guest clock offset after correction, and the RTC error seen

@@ -87,7 +87,8 @@ public sealed class GuestSpanBufferTests : IDisposable
         Assert.True(await relay.DrainAsync(TimeSpan.FromSeconds(15)), $"not drained: {relay.Stats}\n{agent.Log}");
 
         var spans = Spans(sink);
-        Assert.Equal(calls, spans.Count);
+        var drain = await agent.Client.Traces.DrainAsync(new DrainRequest());
+        Assert.True(calls == spans.Count, $"{spans.Count} spans arrived; the guest says {drain}; client spans seen {_clientSpans.Count(kv => traces.Contains(kv.Key))}");
         Assert.Equal(calls, relay.Stats.Forwarded);
         Assert.Equal(0, relay.Stats.DroppedByHost);
         Assert.Equal(0, relay.Stats.GuestDroppedSpans);
@@ -180,5 +181,37 @@ public sealed class GuestSpanBufferTests : IDisposable
         Assert.True(await relay.DrainAsync(TimeSpan.FromSeconds(15)));
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5));
         Assert.Empty(Spans(sink));
+    }
+}
+
+/// <summary>In a VM the agent takes its buffer's bounds from the kernel command line the shim writes.</summary>
+[Collection(nameof(Vm.VmCollection))]
+public sealed class GuestSpanBufferVmTests(Fixture.GuestImageFixture fixture)
+{
+    [Fact]
+    public async Task The_kernel_command_line_sets_the_guest_buffer_bounds()
+    {
+        await using var scratch = new VmScratch();
+        var bundle = await scratch.BundleAsync("spans", "echo", "hi");
+        var options = await scratch.OptionsAsync(fixture) with { GuestSpanBufferSpans = 5, GuestSpanBufferBytes = 123_456 };
+        Assert.Contains("nerdbox.spans.max=5", options.GuestKernelArgs);
+        // The guest records what the host samples: the shim's calls must be traced for guest spans to exist.
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == ShimTracing.SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        await using var task = await Nerdbox.Shim.Tasks.VmTask.CreateAsync("spans", bundle, options);
+        await task.StartAsync();
+        await task.WaitAsync();
+        // No relay reads the buffer: it holds its five spans and counts every later one as dropped.
+        var drain = await task.Agent!.Traces.DrainAsync(new DrainRequest());
+        Assert.Equal(5u, drain.Stats.BufferCapacitySpans);
+        Assert.Equal(123_456UL, drain.Stats.BufferCapacityBytes);
+        Assert.True(drain.SpansRecorded > 5, $"{drain.SpansRecorded} spans recorded");
+        Assert.Equal(drain.SpansRecorded - 5, drain.Stats.SpansDropped);
+        await task.DeleteAsync();
     }
 }

@@ -37,11 +37,25 @@ public static class BootBenches
         public void Dispose() => _provider.Dispose();
     }
 
-    private static async Task<TaskRun.Outcome> RunOnceAsync(string id, string bundle, VmTaskOptions options, ISpanSink? sinks, CancellationToken ct)
+    /// <summary>One run; a boot that fails is reported and counted, and the benchmark goes on without it.</summary>
+    private static async Task<TaskRun.Outcome?> RunOnceAsync(string id, string bundle, VmTaskOptions options, ISpanSink? sinks, CancellationToken ct)
     {
         using var tracing = sinks is null ? null : new Tracing(sinks);
-        return await TaskRun.RunAsync(id, bundle, options with { GuestSpanSink = sinks }, ct: ct);
+        try
+        {
+            return await TaskRun.RunAsync(id, bundle, options with { GuestSpanSink = sinks }, ct: ct);
+        }
+        catch (Vm.VmException e)
+        {
+            Failures++;
+            Console.Error.WriteLine($"nerdbox: run {id} failed, left out: {e.Message.Split('\n')[0]}");
+            return null;
+        }
     }
+
+    private static int Failures;
+
+    private static string FailureNote => Failures == 0 ? "" : $"  {Failures} boot(s) failed and are left out of the figures";
 
     private static double Median(IEnumerable<double> values)
     {
@@ -76,6 +90,7 @@ public static class BootBenches
                 foreach (var traced in i % 2 == 0 ? new[] { true, false } : [false, true])
                 {
                     var run = await RunOnceAsync($"overhead-{Environment.ProcessId}-{i}-{(traced ? "on" : "off")}", bundle, options, traced ? sinks : null, ct);
+                    if (run is null) continue;
                     (traced ? on : off).Add(run);
                     Console.Error.WriteLine($"boot {i + 1}/{count} tracing {(traced ? "on " : "off")}: {run.Phases.BootToOutput?.TotalMilliseconds:0} ms to output" +
                         (traced ? $", guest spans forwarded {run.Relay?.Forwarded}" : ""));
@@ -98,6 +113,7 @@ public static class BootBenches
         Console.WriteLine($"{"create to exit",-22} {rOn,10:0.0} {rOff,10:0.0} {rOn / rOff,8:0.000}");
         Console.WriteLine($"  boot to output, each run (ms): on [{string.Join(", ", on.Select(r => Ms(r).ToString("0")))}], off [{string.Join(", ", off.Select(r => Ms(r).ToString("0")))}]");
         Console.WriteLine($"  receiver got {receiver.Spans} spans; sink sent {sinks.Stats.SpansSent}, dropped {sinks.Stats.SpansDropped}");
+        if (FailureNote.Length > 0) Console.WriteLine(FailureNote);
         return 0;
     }
 
@@ -120,6 +136,7 @@ public static class BootBenches
                 foreach (var isDown in i % 2 == 0 ? new[] { true, false } : [false, true])
                 {
                     var run = await RunOnceAsync($"otlp-{Environment.ProcessId}-{i}-{(isDown ? "down" : "up")}", bundle, options, isDown ? down : live, ct);
+                    if (run is null) continue;
                     var ms = run.Phases.BootToOutput?.TotalMilliseconds ?? double.NaN;
                     (isDown ? downRuns : upRuns).Add(ms);
                     Console.Error.WriteLine($"boot {i + 1}/{count} collector {(isDown ? "down" : "live")}: {ms:0} ms to output");
@@ -140,6 +157,7 @@ public static class BootBenches
         Console.WriteLine($"  each run (ms): down [{string.Join(", ", downRuns.Select(x => x.ToString("0")))}], live [{string.Join(", ", upRuns.Select(x => x.ToString("0")))}]");
         Console.WriteLine($"  live sink: sent {live.Stats.SpansSent}, dropped {live.Stats.SpansDropped}; receiver got {receiver.Spans}");
         Console.WriteLine($"  down sink: sent {down.Stats.SpansSent}, dropped {down.Stats.SpansDropped}, last error: {down.Stats.LastError ?? "none"}");
+        if (FailureNote.Length > 0) Console.WriteLine(FailureNote);
         return 0;
     }
 
@@ -164,7 +182,18 @@ public static class BootBenches
             for (var i = 0; i < count; i++)
             {
                 var id = $"clock-{Environment.ProcessId}-{i}";
-                await using var task = await VmTask.CreateAsync(id, bundle, options, ct);
+                VmTask task;
+                try
+                {
+                    task = await VmTask.CreateAsync(id, bundle, options, ct);
+                }
+                catch (Vm.VmException e)
+                {
+                    Failures++;
+                    Console.Error.WriteLine($"nerdbox: boot {id} failed, left out: {e.Message.Split('\n')[0]}");
+                    continue;
+                }
+                await using var _ = task;
                 var clock = task.Clock;
                 // Independently of the sync: more timestamped probes, trusting the one with the lowest round trip.
                 var now = await MeasureOffsetAsync(task.Agent!.System, probes, ct);
@@ -192,6 +221,7 @@ public static class BootBenches
         Console.WriteLine($"{"|offset| left after the set (corrected), ms",-44} {Median(rows.Select(r => Math.Abs(Ms(r.Estimate)))),10:0.000} {rows.Max(r => Math.Abs(Ms(r.Estimate))),10:0.000}");
         Console.WriteLine($"{"stated uncertainty (half RTT), ms",-44} {Median(rows.Select(r => Ms(r.Uncertainty))),10:0.000} {rows.Max(r => Ms(r.Uncertainty)),10:0.000}");
         Console.WriteLine($"{"round trip of the checking probe, ms",-44} {Median(rows.Select(r => Ms(r.CheckRtt))),10:0.000} {rows.Max(r => Ms(r.CheckRtt)),10:0.000}");
+        if (FailureNote.Length > 0) Console.WriteLine(FailureNote);
         return 0;
     }
 

@@ -22,9 +22,12 @@ public static class RelayBench
     {
         var spans = a.GetInt("spans", 500_000);
         var unpaced = a.Has("unpaced");
+        // Not a default: to see what the sink's queue bound costs at this rate.
+        var sinkOptions = a.Get("sink-queue") is { } q ? SinkOptions.Default with { MaxQueuedSpans = int.Parse(q) } : SinkOptions.Default;
         var dll = a.Get("agent") ?? FindAgent();
-        Console.WriteLine($"bench relay: {spans} spans, generator {(unpaced ? "unpaced (overflows the buffer on purpose)" : "paced to the guest buffer")}, default bounds everywhere");
-        Console.WriteLine($"  guest buffer {SpanBufferDefaults}, relay {RelayBounds.Default.MaxSpansPerSecond:0} spans/s and {RelayBounds.Default.MaxSpansPerVm} per VM, sink queue {SinkOptions.Default.MaxQueuedSpans} spans / {SinkOptions.Default.MaxQueuedBatches} batches");
+        Console.WriteLine($"bench relay: {spans} spans, generator {(unpaced ? "unpaced (overflows the buffer on purpose)" : "paced to the guest buffer")}");
+        Console.WriteLine($"  guest buffer {SpanBufferDefaults}, relay {RelayBounds.Default.MaxSpansPerSecond:0} spans/s and {RelayBounds.Default.MaxSpansPerVm} per VM, " +
+            $"sink queue {sinkOptions.MaxQueuedSpans} spans / {sinkOptions.MaxQueuedBatches} batches{(sinkOptions == SinkOptions.Default ? "" : " (NOT the default)")}");
 
         var dir = Path.Combine(Path.GetTempPath(), "nb-relay-" + Environment.ProcessId);
         Directory.CreateDirectory(dir);
@@ -46,7 +49,7 @@ public static class RelayBench
                 throw new InvalidOperationException("the agent did not start:\n" + agentLog);
 
             await using var receiver = await CountingOtlpReceiver.StartAsync();
-            await using var sinks = new SpanSinkSet([new OtlpGrpcSink(new OtlpDestination("bench-receiver", OtlpProtocol.Grpc, receiver.Endpoint))]);
+            await using var sinks = new SpanSinkSet([new OtlpGrpcSink(new OtlpDestination("bench-receiver", OtlpProtocol.Grpc, receiver.Endpoint), options: sinkOptions)]);
             using var client = new AgentClient(async c =>
             {
                 var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
