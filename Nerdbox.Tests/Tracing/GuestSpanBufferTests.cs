@@ -8,6 +8,7 @@ using Nerdbox.Shim.Telemetry;
 using Nerdbox.Shim.Tracing;
 using Nerdbox.Tests.Infrastructure;
 using OpenTelemetry.Proto.Trace.V1;
+using ResourceSpans = OpenTelemetry.Proto.Trace.V1.ResourceSpans;
 
 namespace Nerdbox.Tests.Tracing;
 
@@ -88,7 +89,7 @@ public sealed class GuestSpanBufferTests : IDisposable
 
         var spans = Spans(sink);
         var drain = await agent.Client.Traces.DrainAsync(new DrainRequest());
-        Assert.True(calls == spans.Count, $"{spans.Count} spans arrived; the guest says {drain}; client spans seen {_clientSpans.Count(kv => traces.Contains(kv.Key))}");
+        Assert.True(calls == spans.Count, $"{spans.Count} spans arrived; relay: {relay.Stats}; the guest says {drain}; client spans seen {_clientSpans.Count(kv => traces.Contains(kv.Key))}");
         Assert.Equal(calls, relay.Stats.Forwarded);
         Assert.Equal(0, relay.Stats.DroppedByHost);
         Assert.Equal(0, relay.Stats.GuestDroppedSpans);
@@ -168,6 +169,31 @@ public sealed class GuestSpanBufferTests : IDisposable
         Assert.True(await relay.DrainAsync(TimeSpan.FromSeconds(15)), relay.Stats.ToString());
         Assert.Equal(calls - (long)drain.Stats.SpansDropped, Spans(sink).Count);
         Assert.Equal((long)drain.Stats.SpansDropped, relay.Stats.GuestDroppedSpans);
+    }
+
+    /// <summary>Takes its time over every batch, as a sink under load may.</summary>
+    private sealed class SlowSink(InMemorySpanSink inner) : ISpanSink
+    {
+        public string Name => "slow";
+        public SinkStats Stats => inner.Stats;
+        public Task FlushAsync(TimeSpan timeout) => Task.CompletedTask;
+        public void Submit(ResourceSpans batch)
+        {
+            Thread.Sleep(300);
+            inner.Submit(batch);
+        }
+    }
+
+    [Fact]
+    public async Task Draining_waits_until_the_spans_are_in_the_sinks_not_just_received()
+    {
+        await using var agent = await HostAgent.StartAsync();
+        var trace = (await TracedInfoAsync(agent)).Trace;
+        var sink = new InMemorySpanSink();
+        await using var relay = Relay(agent, new SlowSink(sink));
+        relay.Start();
+        Assert.True(await relay.DrainAsync(TimeSpan.FromSeconds(15)), relay.Stats.ToString());
+        Assert.Single(Spans(sink), s => TraceIdOf(s.Span) == trace);
     }
 
     [Fact]
