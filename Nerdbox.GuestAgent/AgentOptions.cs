@@ -4,8 +4,10 @@ namespace Nerdbox.GuestAgent;
 
 /// <summary>
 /// The agent's settings. As a VM's init they come from the kernel command line
-/// (<c>nerdbox.channel=</c>); as a host process from arguments:
-/// <c>--unix PATH</c>, <c>--channel SPEC</c>, <c>--state DIR</c>, <c>--crun PATH</c>.
+/// (<c>nerdbox.channel=</c>, <c>nerdbox.spans.max=</c>, <c>nerdbox.spans.max_bytes=</c>); as a host
+/// process from arguments: <c>--unix PATH</c>, <c>--channel SPEC</c>, <c>--state DIR</c>, <c>--crun PATH</c>,
+/// <c>--span-buffer-spans N</c>, <c>--span-buffer-bytes N</c>, and, as a benchmark aid only,
+/// <c>--generate-spans N [--generate-unpaced]</c> (see <see cref="Tracing.SpanGenerator"/>).
 /// </summary>
 internal sealed class AgentOptions
 {
@@ -14,6 +16,16 @@ internal sealed class AgentOptions
     public string ChannelDescription { get; set; } = "";
     public string StateDirectory { get; init; } = "/run/nerdbox";
     public string CrunPath { get; init; } = "/usr/bin/crun";
+    /// <summary>Bounds of the guest's span buffer (spans held until the host reads them).</summary>
+    public int SpanBufferSpans { get; init; } = Tracing.SpanBuffer.DefaultMaxSpans;
+    public long SpanBufferBytes { get; init; } = Tracing.SpanBuffer.DefaultMaxBytes;
+
+    /// <summary>Host mode only, for the relay benchmark: spans to make once the host opens the trace stream.</summary>
+    public long GenerateSpans { get; init; }
+
+    /// <summary>Whether the generator ignores the buffer's fill (and so overflows it) rather than pacing itself to it.</summary>
+    public bool GenerateUnpaced { get; init; }
+
     public string BundleRoot => Path.Combine(StateDirectory, "bundles");
     public string CrunRoot => Path.Combine(StateDirectory, "crun");
 
@@ -28,7 +40,13 @@ internal sealed class AgentOptions
         if (isPid1)
         {
             var cmdline = KernelCmdline.Read();
-            return new AgentOptions { IsPid1 = true, ChannelSpec = cmdline.Get("nerdbox.channel") ?? "auto" };
+            return new AgentOptions
+            {
+                IsPid1 = true,
+                ChannelSpec = cmdline.Get("nerdbox.channel") ?? "auto",
+                SpanBufferSpans = (int)Positive(cmdline.Get("nerdbox.spans.max"), Tracing.SpanBuffer.DefaultMaxSpans, int.MaxValue),
+                SpanBufferBytes = Positive(cmdline.Get("nerdbox.spans.max_bytes"), Tracing.SpanBuffer.DefaultMaxBytes, long.MaxValue),
+            };
         }
         var unix = Arg("--unix");
         var channel = Arg("--channel") ?? (unix is not null ? "unix:" + unix : null)
@@ -39,6 +57,16 @@ internal sealed class AgentOptions
             ChannelSpec = channel,
             StateDirectory = Arg("--state") ?? Path.Combine(Path.GetTempPath(), $"nerdbox-agent-{Environment.ProcessId}"),
             CrunPath = Arg("--crun") ?? "/usr/bin/crun",
+            SpanBufferSpans = (int)Positive(Arg("--span-buffer-spans"), Tracing.SpanBuffer.DefaultMaxSpans, int.MaxValue),
+            SpanBufferBytes = Positive(Arg("--span-buffer-bytes"), Tracing.SpanBuffer.DefaultMaxBytes, long.MaxValue),
+            GenerateSpans = Arg("--generate-spans") is { } g ? Positive(g, 0, long.MaxValue) : 0,
+            GenerateUnpaced = Array.IndexOf(args, "--generate-unpaced") >= 0,
         };
     }
+
+    /// <summary>A positive whole number up to <paramref name="max"/>; the default when absent or not one.</summary>
+    private static long Positive(string? text, long fallback, long max) =>
+        long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0
+            ? Math.Min(n, max)
+            : fallback;
 }

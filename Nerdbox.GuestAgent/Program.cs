@@ -32,9 +32,8 @@ try
         KernelModules.LoadDeferred(Log); // nothing to load on a host: marks the modules ready
     }
     ChildReaper.Instance.Start();
-    GuestTracing.Start();
-
     var options = AgentOptions.Parse(args, isPid1);
+    GuestTracing.Start(options.SpanBufferSpans, options.SpanBufferBytes);
     Directory.CreateDirectory(options.BundleRoot);
     var endpoint = AgentChannel.Resolve(options.ChannelSpec, TimeSpan.FromSeconds(10));
     options.ChannelDescription = endpoint.ToString() ?? "";
@@ -82,6 +81,7 @@ try
     timeline.ListenerReadyNs = BootClock.BootNs();
     if (isPid1) _ = Task.Run(() => KernelModules.LoadDeferred(Log));
     if (!isPid1) Log($"listening on {options.ChannelDescription}");
+    if (!isPid1 && options.GenerateSpans > 0) _ = SpanGenerator.RunAsync(options.GenerateSpans, !options.GenerateUnpaced, Log);
     await app.WaitForShutdownAsync();
 }
 catch (Exception e)

@@ -11,6 +11,7 @@ const string usage = """
       image build                build the guest image now (run builds it when needed)
       sample DIR [-- CMD ...]    make a busybox OCI bundle in DIR
       bench boot [--count N]     boot N VMs and print boot-phase percentiles
+      bench relay|trace-overhead|clock|otlp-down   tracing benchmarks (see bench help)
       trace show [ID|latest] --source SOURCE   print a trace as a tree or Mermaid gantt (see trace help)
     """;
 

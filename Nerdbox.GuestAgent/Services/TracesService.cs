@@ -15,6 +15,7 @@ internal sealed class TracesService : Traces.TracesBase
         // One reader: two would each get part of the spans.
         if (Interlocked.Exchange(ref _streams, 1) == 1)
             throw new RpcException(new Status(StatusCode.FailedPrecondition, "a trace stream is open already"));
+        GuestTracing.StreamOpened.TrySetResult();
         try
         {
             var max = request.MaxBatchSpans is > 0 and <= MaxBatchSpans ? (int)request.MaxBatchSpans : MaxBatchSpans;

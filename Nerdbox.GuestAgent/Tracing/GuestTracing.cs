@@ -12,12 +12,17 @@ internal static class GuestTracing
 {
     public const string SourceName = "Nerdbox.GuestAgent";
     public static readonly ActivitySource Source = new(SourceName, typeof(GuestTracing).Assembly.GetName().Version?.ToString(3));
-    public static readonly SpanBuffer Buffer = new();
+    /// <summary>The buffer; replaced by <see cref="Start"/> with the configured bounds.</summary>
+    public static SpanBuffer Buffer { get; private set; } = new();
+
+    /// <summary>Completes when the host first opens the trace stream.</summary>
+    public static readonly TaskCompletionSource StreamOpened = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private static ActivityListener? _listener;
 
-    public static void Start()
+    public static void Start(int maxSpans = SpanBuffer.DefaultMaxSpans, long maxBytes = SpanBuffer.DefaultMaxBytes)
     {
+        Buffer = new SpanBuffer(maxSpans, maxBytes);
         _listener = new ActivityListener
         {
             ShouldListenTo = s => s.Name == SourceName,

@@ -24,8 +24,19 @@ internal sealed class SpanBuffer
 
     public SpanBuffer(int maxSpans = DefaultMaxSpans, long maxBytes = DefaultMaxBytes)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxSpans);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBytes);
         _maxSpans = maxSpans;
         _maxBytes = maxBytes;
+    }
+
+    public int MaxSpans => _maxSpans;
+    public long MaxBytes => _maxBytes;
+
+    /// <summary>Spans and bytes held now.</summary>
+    public (int Spans, long Bytes) Fill
+    {
+        get { lock (_lock) return (_queue.Count, _bytes); }
     }
 
     public void Add(string scope, OtlpSpan span)

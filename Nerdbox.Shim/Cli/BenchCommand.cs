@@ -4,17 +4,41 @@ namespace Nerdbox.Shim.Cli;
 
 /// <summary>
 /// <c>bench boot</c>: boots N VMs one after another, each running a busybox container that prints
-/// a line, and prints the median and p90 of boot-to-output and of each phase.
+/// a line, and prints the median and p90 of boot-to-output and of each phase. The tracing
+/// benchmarks (<c>relay</c>, <c>trace-overhead</c>, <c>clock</c>, <c>otlp-down</c>) are in <see cref="Bench"/>.
 /// </summary>
 public static class BenchCommand
 {
+    public const string Usage = """
+        usage: nerdbox-shim bench VERB [options]
+          boot [--count N]             boot N VMs, print boot-phase percentiles
+          relay [--spans N] [--unpaced] [--agent DLL] [--sink-queue N]
+                                       guest -> relay -> OTLP/gRPC throughput and drop counts, default bounds
+                                       (--sink-queue overrides the sink's queue bound, to compare)
+          trace-overhead [--count N]   boot to output with tracing on vs off, alternating; medians and ratio
+          clock [--count N] [--probes N]
+                                       residual guest clock offset after correction, and the RTC error seen
+          otlp-down [--count N]        boot to output with the OTLP endpoint on a closed port vs a live receiver
+          (VM verbs also take --backend NAME --accel NAME)
+        """;
+
+    public const string NoisyNote = "note: shared machine (2 cores, other work running): these figures are noisy; compare within one run, not across runs";
+
     public static async Task<int> RunAsync(string[] args, CancellationToken ct)
     {
-        var a = new CliArgs(args);
-        if (a.Positional.FirstOrDefault() != "boot")
+        var a = new CliArgs(args, "unpaced");
+        var verb = a.Positional.FirstOrDefault();
+        if (verb is "relay" or "trace-overhead" or "clock" or "otlp-down") Console.WriteLine(NoisyNote);
+        switch (verb)
         {
-            Console.Error.WriteLine("usage: nerdbox-shim bench boot [--count N] [--backend NAME] [--accel NAME]");
-            return 2;
+            case "boot": break;
+            case "relay": return await Bench.RelayBench.RunAsync(a, ct);
+            case "trace-overhead": return await Bench.BootBenches.TraceOverheadAsync(a, ct);
+            case "clock": return await Bench.BootBenches.ClockAsync(a, ct);
+            case "otlp-down": return await Bench.BootBenches.OtlpDownAsync(a, ct);
+            default:
+                Console.Error.WriteLine(Usage);
+                return 2;
         }
         var count = a.GetInt("count", 10);
         var options = await RunCommand.PrepareAsync(a, l => Console.Error.WriteLine("nerdbox: " + l), ct);

@@ -121,6 +121,7 @@ public sealed class VmTask : IAsyncDisposable
             InitArgs = _options.InitArgs,
             Accelerator = _options.Accelerator,
             Disks = [new VmDisk(disk, Bundles.RootfsDisk.Serial)],
+            KernelArgs = _options.GuestKernelArgs,
         };
         bootSpan?.SetTag("nerdbox.vm.backend", _options.Backend.Name);
         await ShimTracing.InSpanAsync("vm.Start", async span =>

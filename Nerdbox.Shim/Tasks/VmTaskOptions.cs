@@ -24,6 +24,17 @@ public sealed record VmTaskOptions
 
     public Tracing.RelayBounds RelayBounds { get; init; } = Tracing.RelayBounds.Default;
 
+    /// <summary>Bounds of the guest's span buffer (<c>nerdbox.spans.max=</c>, <c>nerdbox.spans.max_bytes=</c>); null keeps the agent's defaults.</summary>
+    public int? GuestSpanBufferSpans { get; init; }
+    public long? GuestSpanBufferBytes { get; init; }
+
+    /// <summary>The agent's settings on the kernel command line, beyond the channel the backend sets.</summary>
+    public IReadOnlyList<string> GuestKernelArgs =>
+    [
+        .. GuestSpanBufferSpans is { } spans ? new[] { "nerdbox.spans.max=" + spans } : [],
+        .. GuestSpanBufferBytes is { } bytes ? new[] { "nerdbox.spans.max_bytes=" + bytes } : [],
+    ];
+
     /// <summary>Replaces the guest's init (the agent), with arguments; for diagnosing a guest.</summary>
     public string? InitPath { get; init; }
     public IReadOnlyList<string> InitArgs { get; init; } = [];

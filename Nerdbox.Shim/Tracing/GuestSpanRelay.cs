@@ -28,6 +28,7 @@ public sealed class GuestSpanRelay : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly ClockEstimate _clock;
     private Task _pump = Task.CompletedTask;
+    private long _handled; // spans received and then submitted or dropped: what DrainAsync waits for
 
     public GuestSpanRelay(Api.Traces.V1.Traces.TracesClient traces, ClockEstimate clock, ISpanSink sink, RelayBounds bounds,
         DateTime vmStartedUtc, IReadOnlyDictionary<string, string> resourceAttributes)
@@ -82,19 +83,35 @@ public sealed class GuestSpanRelay : IAsyncDisposable
         // Every span the guest had ended reaches the host, except those its buffer dropped.
         var expected = (long)(r.SpansRecorded - r.Stats.SpansDropped);
         var deadline = DateTime.UtcNow + timeout;
-        while (Stats.Received < expected && DateTime.UtcNow < deadline && !_pump.IsCompleted)
+        // Handled, not merely received: a batch counts once it is in the sinks (or counted dropped).
+        while (Interlocked.Read(ref _handled) < expected && DateTime.UtcNow < deadline && !_pump.IsCompleted)
             await Task.Delay(5, ct);
-        return Stats.Received >= expected;
+        return Interlocked.Read(ref _handled) >= expected;
     }
 
     /// <summary>Handles one batch from the guest; public so the relay's bounds and throughput can be exercised directly.</summary>
     public void Forward(SpanBatch batch)
     {
+        long spans = 0;
+        try
+        {
+            ForwardCore(batch, ref spans);
+        }
+        finally
+        {
+            Interlocked.Add(ref _handled, spans);
+        }
+    }
+
+    private void ForwardCore(SpanBatch batch, ref long handled)
+    {
         var scopes = new ResourceSpans { Resource = _resource };
         long forwarded = 0;
         foreach (var scope in batch.ScopeSpans)
         {
-            Stats.AddReceived(scope.Spans.Count);
+            // Counted span by span, so that the per-VM limit lets exactly its number through.
+            var received = Stats.AddReceived(scope.Spans.Count) - scope.Spans.Count;
+            handled += scope.Spans.Count;
             var outScope = new ScopeSpans
             {
                 Scope = new InstrumentationScope
@@ -105,7 +122,7 @@ public sealed class GuestSpanRelay : IAsyncDisposable
             };
             foreach (var span in scope.Spans)
             {
-                if (Stats.Received > _bounds.MaxSpansPerVm) { Stats.AddDropped("over the per-VM limit"); continue; }
+                if (++received > _bounds.MaxSpansPerVm) { Stats.AddDropped("over the per-VM limit"); continue; }
                 if (!_rate.TryTake()) { Stats.AddDropped("over the rate limit"); continue; }
                 if (_sanitizer.Check(span) is { } reason) { Stats.AddDropped(reason); continue; }
                 if (!Correct(span)) { Stats.AddDropped("timestamps out of range"); continue; }
@@ -140,7 +157,12 @@ public sealed class GuestSpanRelay : IAsyncDisposable
         return true;
     }
 
-    private static string Truncate(string s, int max) => s.Length > max ? s[..max] : s;
+    private string Truncate(string s, int max)
+    {
+        if (s.Length <= max) return s;
+        Stats.AddTruncated(1);
+        return s[..max];
+    }
 
     private static KeyValue Kv(string key, string value) => new() { Key = key, Value = new AnyValue { StringValue = value } };
 

@@ -25,7 +25,7 @@ public sealed class RelayStats
 
     public IReadOnlyDictionary<string, long> DroppedByReason { get { lock (_dropped) return new Dictionary<string, long>(_dropped); } }
 
-    internal void AddReceived(long n) => Interlocked.Add(ref _received, n);
+    internal long AddReceived(long n) => Interlocked.Add(ref _received, n);
 
     internal void AddForwarded(long n)
     {
