@@ -59,6 +59,9 @@ public static class BenchCommand
             Directory.Delete(bundle, true);
         }
         Console.WriteLine(Report(runs, options.Backend.Name));
+        var spawns = await Bench.AgentSpawnBench.MeasureAsync(options.Image.AgentPath, count, ct);
+        var sorted = spawns.Select(t => t.TotalMilliseconds).Order().ToArray();
+        Console.WriteLine($"{"agent spawn to first reply (host process, NativeAOT)",-20} {Percentile(sorted, 0.5),10:0.0} {Percentile(sorted, 0.9),10:0.0}");
         return 0;
     }
 
