@@ -59,7 +59,7 @@ try
             return 2;
     }
 }
-catch (Exception e) when (e is BundleException or VmException or GuestImageException or ArgumentException)
+catch (Exception e) when (e is BundleException or VmException or GuestImageException or ArgumentException or Nerdbox.ServiceDefaults.Otlp.OtlpConfigurationException)
 {
     Console.Error.WriteLine("nerdbox: error: " + e.Message);
     return 1;
