@@ -24,26 +24,18 @@ internal sealed class SpanSanitizer(RelayBounds bounds, RelayStats stats)
         if (span.TraceState.Length > 512) { span.TraceState = ""; cut++; }
         cut += TrimAttributes(span.Attributes, out var droppedAttributes);
         span.DroppedAttributesCount += droppedAttributes;
-        if (span.Events.Count > bounds.MaxEventsPerSpan)
-        {
-            var extra = span.Events.Count - bounds.MaxEventsPerSpan;
-            for (var i = 0; i < extra; i++) span.Events.RemoveAt(span.Events.Count - 1);
-            span.DroppedEventsCount += (uint)extra;
-            cut += extra;
-        }
+        var droppedEvents = Shorten(span.Events, bounds.MaxEventsPerSpan);
+        span.DroppedEventsCount += (uint)droppedEvents;
+        cut += droppedEvents;
         foreach (var e in span.Events)
         {
             if (e.Name.Length > bounds.MaxNameLength) { e.Name = e.Name[..bounds.MaxNameLength]; cut++; }
             cut += TrimAttributes(e.Attributes, out var d);
             e.DroppedAttributesCount += d;
         }
-        if (span.Links.Count > bounds.MaxLinksPerSpan)
-        {
-            var extra = span.Links.Count - bounds.MaxLinksPerSpan;
-            for (var i = 0; i < extra; i++) span.Links.RemoveAt(span.Links.Count - 1);
-            span.DroppedLinksCount += (uint)extra;
-            cut += extra;
-        }
+        var droppedLinks = Shorten(span.Links, bounds.MaxLinksPerSpan);
+        span.DroppedLinksCount += (uint)droppedLinks;
+        cut += droppedLinks;
         foreach (var l in span.Links)
         {
             cut += TrimAttributes(l.Attributes, out var d);
@@ -56,14 +48,8 @@ internal sealed class SpanSanitizer(RelayBounds bounds, RelayStats stats)
 
     private long TrimAttributes(Google.Protobuf.Collections.RepeatedField<KeyValue> attributes, out uint dropped)
     {
-        long cut = 0;
-        dropped = 0;
-        while (attributes.Count > bounds.MaxAttributesPerSpan)
-        {
-            attributes.RemoveAt(attributes.Count - 1);
-            dropped++;
-            cut++;
-        }
+        dropped = (uint)Shorten(attributes, bounds.MaxAttributesPerSpan);
+        long cut = dropped;
         for (var i = attributes.Count - 1; i >= 0; i--)
         {
             var kv = attributes[i];
@@ -101,19 +87,27 @@ internal sealed class SpanSanitizer(RelayBounds bounds, RelayStats stats)
                 if (value.ValueCase == AnyValue.ValueOneofCase.ArrayValue)
                 {
                     var values = value.ArrayValue.Values;
-                    while (values.Count > bounds.MaxArrayValues) { values.RemoveAt(values.Count - 1); cut++; }
+                    cut += Shorten(values, bounds.MaxArrayValues);
                     foreach (var v in values) cut += TrimValue(v, depth + 1);
                 }
                 else
                 {
                     var values = value.KvlistValue.Values;
-                    while (values.Count > bounds.MaxArrayValues) { values.RemoveAt(values.Count - 1); cut++; }
+                    cut += Shorten(values, bounds.MaxArrayValues);
                     foreach (var kv in values) cut += TrimValue(kv.Value, depth + 1);
                 }
                 return cut;
             default:
                 return 0;
         }
+    }
+
+    /// <summary>Removes items past <paramref name="max"/> from the end; returns how many went.</summary>
+    private static int Shorten<T>(Google.Protobuf.Collections.RepeatedField<T> list, int max)
+    {
+        var extra = Math.Max(0, list.Count - max);
+        for (var i = 0; i < extra; i++) list.RemoveAt(list.Count - 1);
+        return extra;
     }
 
     private static bool IsZero(ByteString bytes)
