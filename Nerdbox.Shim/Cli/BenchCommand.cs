@@ -41,9 +41,7 @@ public static class BenchCommand
                 return 2;
         }
         var count = a.GetInt("count", 10);
-        var options = await RunCommand.PrepareAsync(a, l => Console.Error.WriteLine("nerdbox: " + l), ct);
-        var bundle = Path.Combine(Path.GetTempPath(), "nerdbox-bench-" + Environment.ProcessId);
-        await SampleBundle.CreateAsync(bundle, ["echo", "ready"], ct);
+        var (options, bundle) = await Bench.BootBenches.PrepareAsync(a, ct);
         var runs = new List<BootPhases>();
         try
         {

@@ -63,7 +63,8 @@ public static class BootBenches
         return v.Length == 0 ? double.NaN : v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
     }
 
-    private static async Task<(VmTaskOptions Options, string Bundle)> PrepareAsync(CliArgs a, CancellationToken ct)
+    /// <summary>The backend, a built image and the one-line busybox bundle every boot benchmark runs.</summary>
+    internal static async Task<(VmTaskOptions Options, string Bundle)> PrepareAsync(CliArgs a, CancellationToken ct)
     {
         var options = await RunCommand.PrepareAsync(a, l => Console.Error.WriteLine("nerdbox: " + l), ct);
         var bundle = Path.Combine(Path.GetTempPath(), "nerdbox-bench-" + Environment.ProcessId);
