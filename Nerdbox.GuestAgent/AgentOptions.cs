@@ -1,3 +1,4 @@
+using Nerdbox.Api.Contract;
 using Nerdbox.GuestAgent.Init;
 
 namespace Nerdbox.GuestAgent;
@@ -43,9 +44,9 @@ internal sealed class AgentOptions
             return new AgentOptions
             {
                 IsPid1 = true,
-                ChannelSpec = cmdline.Get("nerdbox.channel") ?? "auto",
-                SpanBufferSpans = (int)Positive(cmdline.Get("nerdbox.spans.max"), Tracing.SpanBuffer.DefaultMaxSpans, int.MaxValue),
-                SpanBufferBytes = Positive(cmdline.Get("nerdbox.spans.max_bytes"), Tracing.SpanBuffer.DefaultMaxBytes, long.MaxValue),
+                ChannelSpec = cmdline.Get(AgentKernelArgs.Channel) ?? "auto",
+                SpanBufferSpans = (int)Positive(cmdline.Get(AgentKernelArgs.SpanBufferSpans), Tracing.SpanBuffer.DefaultMaxSpans, int.MaxValue),
+                SpanBufferBytes = Positive(cmdline.Get(AgentKernelArgs.SpanBufferBytes), Tracing.SpanBuffer.DefaultMaxBytes, long.MaxValue),
             };
         }
         var unix = Arg("--unix");

@@ -4,7 +4,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Nerdbox.ServiceDefaults.Otlp;
 using OpenTelemetry;
 using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
@@ -14,8 +13,8 @@ namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
 /// The usual Aspire service defaults: OpenTelemetry (logs, metrics, traces), health checks,
-/// service discovery and resilient HTTP clients. Telemetry goes to every OTLP destination the
-/// configuration names (see <see cref="OtlpConfiguration"/>), not only Aspire's own.
+/// service discovery and resilient HTTP clients. Logs and metrics go to the OTLP endpoint the
+/// standard OTEL_EXPORTER_OTLP_* settings name (Aspire sets them to its dashboard).
 /// </summary>
 public static class Extensions
 {
@@ -37,9 +36,10 @@ public static class Extensions
     }
 
     /// <summary>
-    /// Logs and metrics go to each OTLP destination through the SDK's exporter, one named instance
-    /// per destination. Traces are left to <paramref name="configureTracing"/> when given (the shim
-    /// sends host and guest spans through one sink set), else exported the same way.
+    /// Logs and metrics through the SDK's OTLP exporter, which reads the standard settings itself
+    /// (signal-specific ones such as OTEL_EXPORTER_OTLP_LOGS_ENDPOINT included). Traces are left to
+    /// <paramref name="configureTracing"/> when given (the shim sends host and guest spans through
+    /// its own sinks), else exported the same way.
     /// </summary>
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder, Action<TracerProviderBuilder>? configureTracing = null)
         where TBuilder : IHostApplicationBuilder
@@ -49,13 +49,13 @@ public static class Extensions
             logging.IncludeFormattedMessage = true;
             logging.IncludeScopes = true;
         });
-        var destinations = OtlpConfiguration.Parse(builder.Configuration);
-        builder.Services.AddOpenTelemetry()
+        var export = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        var otel = builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics =>
             {
                 // .NET emits HTTP client and runtime metrics itself; no instrumentation package is needed for them.
                 metrics.AddAspNetCoreInstrumentation().AddMeter("System.Net.Http", "System.Runtime", "Nerdbox.*");
-                foreach (var d in destinations) metrics.AddOtlpExporter(d.Name, o => d.ApplyTo(o, "metrics"));
+                if (export) metrics.AddOtlpExporter();
             })
             .WithTracing(tracing =>
             {
@@ -63,12 +63,9 @@ public static class Extensions
                     .AddAspNetCoreInstrumentation(o => o.Filter = ctx =>
                         !ctx.Request.Path.StartsWithSegments(HealthEndpointPath) && !ctx.Request.Path.StartsWithSegments(AlivenessEndpointPath));
                 if (configureTracing is not null) configureTracing(tracing);
-                else foreach (var d in destinations) tracing.AddOtlpExporter(d.Name, o => d.ApplyTo(o, "traces"));
+                else if (export) tracing.AddOtlpExporter();
             });
-        builder.Services.AddOpenTelemetry().WithLogging(logging =>
-        {
-            foreach (var d in destinations) logging.AddOtlpExporter(d.Name, o => d.ApplyTo(o, "logs"));
-        });
+        if (export) otel.WithLogging(logging => logging.AddOtlpExporter());
         return builder;
     }
 

@@ -1,7 +1,7 @@
-using Nerdbox.Shim.Bundles;
+using Nerdbox.Engine.Bundles;
 using Nerdbox.Shim.Cli;
-using Nerdbox.Shim.GuestImage;
-using Nerdbox.Shim.Vm;
+using Nerdbox.Engine.GuestImage;
+using Nerdbox.Engine.Vm;
 
 // nerdbox-shim: the host service (serve, the default) and the CLI verbs.
 const string usage = """
@@ -46,9 +46,9 @@ try
             return await BenchCommand.RunAsync(rest, cts.Token);
         case "trace":
             return await TraceCommand.RunAsync(rest, cts.Token);
-        case Nerdbox.Shim.Vm.Libkrun.HelperProtocol.Verb:
+        case Nerdbox.Engine.Vm.Libkrun.HelperProtocol.Verb:
             // Hidden: one libkrun VM, started by the shim itself (see HelperProtocol).
-            return Nerdbox.Shim.Vm.Libkrun.VmHelper.Run(rest);
+            return Nerdbox.Engine.Vm.Libkrun.VmHelper.Run(rest);
         case "serve":
             return await Nerdbox.Shim.Hosting.ShimHost.RunAsync(rest);
         case "help" or "--help" or "-h":
@@ -59,7 +59,7 @@ try
             return 2;
     }
 }
-catch (Exception e) when (e is BundleException or VmException or GuestImageException or ArgumentException or Nerdbox.ServiceDefaults.Otlp.OtlpConfigurationException)
+catch (Exception e) when (e is BundleException or VmException or GuestImageException or ArgumentException or Nerdbox.Telemetry.Otlp.OtlpConfigurationException)
 {
     Console.Error.WriteLine("nerdbox: error: " + e.Message);
     return 1;

@@ -1,3 +1,4 @@
+using Nerdbox.Api.Contract;
 using System.Net;
 using System.Net.Sockets;
 using Nerdbox.GuestAgent.Init;
@@ -11,18 +12,15 @@ namespace Nerdbox.GuestAgent.Channels;
 /// </summary>
 internal static class AgentChannel
 {
-    public const string DefaultPortName = "org.nerdbox.agent";
-    public const uint DefaultVsockPort = 1024;
-
     public static EndPoint Resolve(string spec, TimeSpan wait)
     {
         if (spec.StartsWith("unix:", StringComparison.Ordinal)) return new UnixDomainSocketEndPoint(spec[5..]);
         if (spec.StartsWith("vsock:", StringComparison.Ordinal))
             return new VsockEndPoint(uint.TryParse(spec[6..], out var p) ? p : throw new ArgumentException($"bad vsock port in '{spec}'"));
-        if (spec == "auto") return HasVsockTransport() ? new VsockEndPoint(DefaultVsockPort) : FindVirtioPort(DefaultPortName, wait);
+        if (spec == "auto") return HasVsockTransport() ? new VsockEndPoint(AgentChannels.VsockPort) : FindVirtioPort(AgentChannels.VirtioSerialPortName, wait);
         if (spec.StartsWith("virtio-serial", StringComparison.Ordinal))
         {
-            var name = spec.Length > "virtio-serial:".Length ? spec["virtio-serial:".Length..] : DefaultPortName;
+            var name = spec.Length > "virtio-serial:".Length ? spec["virtio-serial:".Length..] : AgentChannels.VirtioSerialPortName;
             return FindVirtioPort(name, wait);
         }
         throw new ArgumentException($"unknown channel '{spec}': use virtio-serial[:NAME], vsock:PORT, unix:PATH or auto");

@@ -1,3 +1,4 @@
+using Nerdbox.Api.Contract;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
@@ -21,27 +22,16 @@ internal sealed class VsockEndPoint(uint port) : EndPoint
 /// </summary>
 internal sealed class VsockListener : IConnectionListener
 {
-    private const int AF_VSOCK = 40;
     private const int SOCK_STREAM = 1;
     private const int SOCK_CLOEXEC = 0x80000;
     private const int SOL_SOCKET = 1;
     private const int SO_RCVTIMEO = 20;
-    private const uint VMADDR_CID_ANY = 0xFFFFFFFF;
     private const int EAGAIN = 11;
 
     private readonly VsockEndPoint _endPoint;
     private readonly int _fd;
     private volatile bool _unbound;
 
-    [StructLayout(LayoutKind.Sequential)]
-    private struct SockaddrVm
-    {
-        public ushort Family;
-        public ushort Reserved1;
-        public uint Port;
-        public uint Cid;
-        public uint Zero;
-    }
 
     private VsockListener(VsockEndPoint endPoint, int fd)
     {
@@ -52,9 +42,9 @@ internal sealed class VsockListener : IConnectionListener
     /// <summary>Binds the port, or fails with the reason (e.g. the kernel has no vsock transport).</summary>
     public static unsafe VsockListener Bind(VsockEndPoint endPoint)
     {
-        var fd = Libc.Socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        var fd = Libc.Socket(SockaddrVm.AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0) throw new VsockUnavailableException($"vsock socket: {Libc.LastErrorText()}; the kernel has no vsock transport");
-        var addr = new SockaddrVm { Family = AF_VSOCK, Port = endPoint.Port, Cid = VMADDR_CID_ANY };
+        var addr = SockaddrVm.For(SockaddrVm.CidAny, endPoint.Port);
         if (Libc.Bind(fd, &addr, sizeof(SockaddrVm)) != 0 || Libc.Listen(fd, 16) != 0)
         {
             var error = Libc.LastErrorText();

@@ -1,3 +1,4 @@
+using Nerdbox.Api.Contract;
 using Nerdbox.GuestAgent.Native;
 
 namespace Nerdbox.GuestAgent.Init;
@@ -29,7 +30,7 @@ internal static class KernelModules
             DeferredLoaded.TrySetResult();
             return;
         }
-        var channel = cmdline.Get("nerdbox.channel") ?? "auto";
+        var channel = cmdline.Get(AgentKernelArgs.Channel) ?? "auto";
         var now = channel.StartsWith("virtio-serial", StringComparison.Ordinal) ? VirtioChannel : [.. VirtioChannel, .. Vsock];
         var later = new List<string>();
         foreach (var line in File.ReadAllLines(OrderFile))

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Nerdbox.Telemetry;
+using Nerdbox.Api.Contract;
 
 namespace Nerdbox.GuestAgent.Tracing;
 

@@ -1,3 +1,4 @@
+using Nerdbox.Api.Contract;
 using System.Diagnostics;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
@@ -11,18 +12,6 @@ namespace Nerdbox.GuestAgent.Tracing;
 /// </summary>
 internal sealed class ServerSpanInterceptor : Interceptor
 {
-    private static readonly HashSet<string> Untraced =
-    [
-        "/nerdbox.services.traces.v1.Traces/Stream",
-        "/nerdbox.services.traces.v1.Traces/Drain",
-        "/nerdbox.services.system.v1.System/ProbeClock",
-        // Its span would start on the old clock and end on the new one.
-        "/nerdbox.services.system.v1.System/SetTime",
-        // I/O plumbing that outlives the RPC that set it up.
-        "/nerdbox.services.task.v1.Task/Output",
-        "/nerdbox.services.system.v1.System/Shutdown",
-    ];
-
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
@@ -56,7 +45,7 @@ internal sealed class ServerSpanInterceptor : Interceptor
 
     private static Activity? StartSpan(ServerCallContext context)
     {
-        if (Untraced.Contains(context.Method)) return null;
+        if (!TracedMethods.TracedByGuest(context.Method)) return null;
         var traceparent = context.RequestHeaders.GetValue("traceparent");
         var tracestate = context.RequestHeaders.GetValue("tracestate");
         ActivityContext.TryParse(traceparent, tracestate, isRemote: true, out var parent);

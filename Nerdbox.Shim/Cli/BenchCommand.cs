@@ -1,4 +1,5 @@
-using Nerdbox.Shim.Tasks;
+using Nerdbox.Engine.Tasks;
+using Nerdbox.Engine.Boot;
 
 namespace Nerdbox.Shim.Cli;
 

@@ -1,8 +1,10 @@
 using Microsoft.Extensions.Logging;
-using Nerdbox.Shim.GuestImage;
-using Nerdbox.Shim.Telemetry;
-using Nerdbox.Shim.Tasks;
-using Nerdbox.Shim.Vm;
+using Nerdbox.Engine.GuestImage;
+using Nerdbox.Telemetry.Sinks;
+using Nerdbox.Engine.Tasks;
+using Nerdbox.Engine.Vm;
+using Nerdbox.Engine.Boot;
+using Nerdbox.Telemetry.Tracing;
 
 namespace Nerdbox.Shim.Cli;
 
@@ -74,20 +76,14 @@ public static class RunCommand
     /// <summary>Selects the backend and makes sure the guest image is built (with progress); shared by run, bench and serve.</summary>
     public static async Task<VmTaskOptions> PrepareAsync(CliArgs a, Action<string> progress, CancellationToken ct)
     {
-        HostPackages.Require(HostPackages.ForRun);
-        var selection = BackendSelector.Select(a.Get("backend", "auto"));
-        progress($"VM backend {selection.Reason}");
-        var image = await new GuestImageBuilder(GuestImageBuilder.DefaultCacheDirectory, progress).EnsureAsync(ct);
-        StateDirectories.ReapStale(StateDirectories.DefaultRoot);
-        return new VmTaskOptions
+        var shape = new VmShape
         {
-            Image = image,
-            Backend = selection.Backend,
-            BackendReason = selection.Reason,
-            Accelerator = a.Get("accel", "auto"),
-            Cpus = a.GetInt("cpus", 1),
-            MemoryMib = a.GetInt("memory", 512),
-            BootTimeout = TimeSpan.FromSeconds(a.GetSeconds("timeout", 30)),
+            Backend = a.Get("backend", VmShape.Auto),
+            Accelerator = a.Get("accel", VmShape.Auto),
+            Cpus = a.GetInt("cpus", VmShape.DefaultCpus),
+            MemoryMib = a.GetInt("memory", VmShape.DefaultMemoryMib),
         };
+        var options = await BootPreparation.PrepareAsync(shape, progress, ct);
+        return options with { BootTimeout = TimeSpan.FromSeconds(a.GetSeconds("timeout", 30)) };
     }
 }

@@ -1,6 +1,8 @@
-using Nerdbox.Shim.Tracing;
-using Nerdbox.Shim.TraceViewer;
-using Nerdbox.Shim.TraceViewer.Sources;
+using Nerdbox.Telemetry;
+using Nerdbox.TraceViewer;
+using Nerdbox.TraceViewer.Sources;
+using Nerdbox.TraceViewer.Model;
+using Nerdbox.TraceViewer.Rendering;
 
 namespace Nerdbox.Shim.Cli;
 

@@ -1,11 +1,9 @@
-using Nerdbox.ServiceDefaults.Otlp;
-using Nerdbox.Shim.Telemetry;
-using OpenTelemetry;
+using Nerdbox.Telemetry.Otlp;
+using Nerdbox.Telemetry.Sinks;
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Nerdbox.Shim.Service;
-using Nerdbox.Shim.Tracing;
-using OpenTelemetry.Trace;
+using Nerdbox.Telemetry.Tracing;
 
 namespace Nerdbox.Shim.Hosting;
 
@@ -23,10 +21,7 @@ public static class ShimHost
         // OTLP destination at once (the dashboard, Jaeger, ...), each bounded and counted on its own.
         builder.Services.AddSingleton<ISpanSink>(sp =>
             SpanSinks.Create(OtlpConfiguration.Parse(builder.Configuration), sp.GetRequiredService<ILoggerFactory>()));
-        builder.AddServiceDefaults(tracing => tracing
-            .AddSource(ShimTracing.SourceName)
-            .AddProcessor(sp => new BatchActivityExportProcessor(new HostSpanExporter(sp.GetRequiredService<ISpanSink>()),
-                scheduledDelayMilliseconds: SpanSinkTracerProviderBuilderExtensions.ScheduledDelayMilliseconds)));
+        builder.AddServiceDefaults(tracing => tracing.AddShimSpans(sp => sp.GetRequiredService<ISpanSink>()));
         builder.Services.AddGrpc(o => o.Interceptors.Add<ShimServerSpanInterceptor>());
         builder.Services.AddSingleton<TaskRegistry>();
         builder.Services.AddSingleton<VmReadiness>();

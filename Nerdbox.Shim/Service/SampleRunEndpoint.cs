@@ -1,7 +1,10 @@
 using System.Text;
 using Nerdbox.Shim.Cli;
-using Nerdbox.Shim.Tasks;
-using Nerdbox.Shim.Vm;
+using Nerdbox.Engine.Tasks;
+using Nerdbox.Engine.Vm;
+using Nerdbox.Engine.Boot;
+using Nerdbox.Telemetry.Sinks;
+using Nerdbox.Engine.Bundles;
 
 namespace Nerdbox.Shim.Service;
 
@@ -27,12 +30,12 @@ public static class SampleRunEndpoint
         try
         {
             await SampleBundle.CreateAsync(bundle, ["sh", "-c", "echo hello from a nerdbox sample VM; uname -sr"], ct);
-            var run = await TaskRun.RunAsync(id, bundle, options with { GuestSpanSink = services.GetService<Telemetry.ISpanSink>() },
+            var run = await TaskRun.RunAsync(id, bundle, options with { GuestSpanSink = services.GetService<ISpanSink>() },
                 rootSpanName: "nerdbox.SampleRun", ct: ct);
             return Results.Json(new SampleRunResult(run.TraceId, run.ExitStatus, Encoding.UTF8.GetString(run.Stdout), run.Backend,
                 run.Phases.BootToOutput?.TotalMilliseconds ?? 0));
         }
-        catch (Exception e) when (e is VmException or Bundles.BundleException or Grpc.Core.RpcException)
+        catch (Exception e) when (e is VmException or BundleException or Grpc.Core.RpcException)
         {
             return Results.Problem(e.Message, statusCode: StatusCodes.Status500InternalServerError);
         }

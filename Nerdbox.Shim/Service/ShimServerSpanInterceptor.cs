@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
-using Nerdbox.Shim.Tracing;
+using Nerdbox.Telemetry;
 
 namespace Nerdbox.Shim.Service;
 

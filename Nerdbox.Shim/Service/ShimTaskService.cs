@@ -3,10 +3,12 @@ using System.Diagnostics;
 using Google.Protobuf;
 using Grpc.Core;
 using Nerdbox.Api.Shim.V1;
-using Nerdbox.Shim.Bundles;
-using Nerdbox.Shim.Tasks;
-using Nerdbox.Shim.Vm;
+using Nerdbox.Engine.Bundles;
+using Nerdbox.Engine.Tasks;
+using Nerdbox.Engine.Vm;
 using Status = Grpc.Core.Status;
+using Nerdbox.Engine.Boot;
+using Nerdbox.Telemetry.Sinks;
 
 namespace Nerdbox.Shim.Service;
 
@@ -29,7 +31,7 @@ internal sealed class ShimTaskService(TaskRegistry tasks, VmReadiness readiness,
         {
             Cpus = request.Cpus > 0 ? (int)request.Cpus : options.Cpus,
             MemoryMib = request.MemoryMib > 0 ? (int)request.MemoryMib : options.MemoryMib,
-            GuestSpanSink = services.GetService<Telemetry.ISpanSink>(),
+            GuestSpanSink = services.GetService<ISpanSink>(),
         };
         if (request.Backend is { Length: > 0 } b && b != "auto" && b != options.Backend.Name)
         {

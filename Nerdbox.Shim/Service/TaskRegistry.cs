@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Nerdbox.Shim.Tasks;
+using Nerdbox.Engine.Tasks;
 
 namespace Nerdbox.Shim.Service;
 

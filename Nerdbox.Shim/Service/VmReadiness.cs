@@ -1,7 +1,8 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Nerdbox.Shim.GuestImage;
-using Nerdbox.Shim.Tasks;
-using Nerdbox.Shim.Vm;
+using Nerdbox.Engine.GuestImage;
+using Nerdbox.Engine.Tasks;
+using Nerdbox.Engine.Vm;
+using Nerdbox.Engine.Boot;
 
 namespace Nerdbox.Shim.Service;
 
@@ -25,24 +26,18 @@ public sealed class VmReadiness(ILogger<VmReadiness> logger, IConfiguration conf
     {
         try
         {
-            HostPackages.Require(HostPackages.ForRun);
-            var selection = BackendSelector.Select(config["Nerdbox:Backend"] ?? "auto");
-            logger.LogInformation("VM backend {Reason}", selection.Reason);
-            _state = $"building the guest image ({selection.Reason})";
-            var image = await new GuestImageBuilder(GuestImageBuilder.DefaultCacheDirectory, line =>
+            var shape = VmShape.Default with
             {
-                _state = "building the guest image: " + line;
-                logger.LogInformation("guest image: {Line}", line);
-            }).EnsureAsync(stoppingToken);
-            StateDirectories.ReapStale(StateDirectories.DefaultRoot);
-            _options.TrySetResult(new VmTaskOptions
+                Backend = config["Nerdbox:Backend"] ?? VmShape.Auto,
+                Accelerator = config["Nerdbox:Accelerator"] ?? VmShape.Auto,
+            };
+            var options = await BootPreparation.PrepareAsync(shape, line =>
             {
-                Image = image,
-                Backend = selection.Backend,
-                BackendReason = selection.Reason,
-                Accelerator = config["Nerdbox:Accelerator"] ?? "auto",
-            });
-            _state = $"ready: {selection.Reason}; image {image.InputsHash[..12]}";
+                _state = "preparing: " + line;
+                logger.LogInformation("{Line}", line);
+            }, stoppingToken);
+            _options.TrySetResult(options);
+            _state = $"ready: {options.BackendReason}; image {options.Image.InputsHash[..12]}";
             _ready = true;
             logger.LogInformation("the shim can boot VMs: {State}", _state);
         }

@@ -1,5 +1,5 @@
 using Microsoft.Playwright;
-using Nerdbox.Shim.Tracing;
+using Nerdbox.Telemetry;
 
 namespace Nerdbox.Tests.Aspire;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Nerdbox.Shim.Tracing;
+using Nerdbox.Telemetry;
 using Nerdbox.Tests.Fixture;
 
 namespace Nerdbox.Tests.Aspire;

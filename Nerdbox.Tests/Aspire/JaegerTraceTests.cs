@@ -4,8 +4,8 @@ using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Nerdbox.AppHost.Jaeger;
 using Nerdbox.Shim.Cli;
-using Nerdbox.Shim.Tracing;
-using Nerdbox.Shim.TraceViewer;
+using Nerdbox.Telemetry;
+using Nerdbox.TraceViewer;
 
 namespace Nerdbox.Tests.Aspire;
 

@@ -1,5 +1,6 @@
-using Nerdbox.Shim.GuestImage;
+using Nerdbox.Engine.GuestImage;
 using Nerdbox.Shim;
+using Nerdbox.Engine.Host;
 
 namespace Nerdbox.Tests.Aspire;
 

@@ -1,6 +1,6 @@
-using Nerdbox.Shim.GuestImage;
-using Nerdbox.Shim.Vm;
-using Nerdbox.Shim.Vm.Qemu;
+using Nerdbox.Engine.GuestImage;
+using Nerdbox.Engine.Vm;
+using Nerdbox.Engine.Vm.Qemu;
 
 [assembly: AssemblyFixture(typeof(Nerdbox.Tests.Fixture.GuestImageFixture))]
 
@@ -34,4 +34,11 @@ public sealed class GuestImageFixture : IAsyncLifetime
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}
+
+/// <summary>Task options from the shared image, for a test's scratch root.</summary>
+public static class VmScratchFixtureExtensions
+{
+    public static async Task<Nerdbox.Engine.Boot.VmTaskOptions> OptionsAsync(this Nerdbox.Testing.VmScratch scratch, GuestImageFixture fixture, TimeSpan? bootTimeout = null) =>
+        scratch.Options(await fixture.ImageAsync(), bootTimeout);
 }

@@ -1,4 +1,4 @@
-using Nerdbox.Shim.GuestImage;
+using Nerdbox.Engine.GuestImage;
 using Nerdbox.Tests.Fixture;
 
 namespace Nerdbox.Tests.GuestImage;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using Nerdbox.ServiceDefaults.Otlp;
-using Nerdbox.Shim.Telemetry;
-using Nerdbox.Shim.Tracing;
+using Nerdbox.Telemetry.Otlp;
+using Nerdbox.Telemetry.Sinks;
+using Nerdbox.Telemetry;
 using OpenTelemetry;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;

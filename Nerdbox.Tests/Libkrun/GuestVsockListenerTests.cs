@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using Nerdbox.Api.System.V1;
-using Nerdbox.Shim.Agent;
-using Nerdbox.Shim.Vm;
-using Nerdbox.Shim.Vm.Native;
+using Nerdbox.Engine.Agent;
+using Nerdbox.Engine.Vm;
+using Nerdbox.Engine.Vm.Native;
+using Nerdbox.Api.Contract;
 
 namespace Nerdbox.Tests.Libkrun;
 
@@ -28,7 +29,7 @@ public sealed class GuestVsockListenerTests
     /// <summary>Whether this kernel makes AF_VSOCK sockets at all.</summary>
     private static bool HostMakesVsockSockets(out string reason)
     {
-        var fd = Libc.Socket(Libc.AF_VSOCK, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+        var fd = Libc.Socket(SockaddrVm.AF_VSOCK, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
         if (fd < 0)
         {
             reason = Libc.LastErrorText();
@@ -42,9 +43,9 @@ public sealed class GuestVsockListenerTests
     /// <summary>Holds a vsock port (any CID) so that the agent cannot bind it.</summary>
     private static unsafe int HoldPort(uint port)
     {
-        var fd = Libc.Socket(Libc.AF_VSOCK, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
-        var address = new Libc.SockaddrVm { Family = Libc.AF_VSOCK, Port = port, Cid = 0xFFFFFFFF };
-        if (fd < 0 || Libc.Bind(fd, &address, sizeof(Libc.SockaddrVm)) != 0 || Libc.Listen(fd, 1) != 0)
+        var fd = Libc.Socket(SockaddrVm.AF_VSOCK, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+        var address = SockaddrVm.For(SockaddrVm.CidAny, port);
+        if (fd < 0 || Libc.Bind(fd, &address, sizeof(SockaddrVm)) != 0 || Libc.Listen(fd, 1) != 0)
             throw new IOException("cannot hold vsock port " + port + ": " + Libc.LastErrorText());
         return fd;
     }

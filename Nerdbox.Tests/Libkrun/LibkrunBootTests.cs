@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Text;
-using Nerdbox.Shim.Tasks;
-using Nerdbox.Shim.Vm;
-using Nerdbox.Shim.Vm.Libkrun;
+using Nerdbox.Engine.Tasks;
+using Nerdbox.Engine.Vm;
+using Nerdbox.Engine.Vm.Libkrun;
 using Nerdbox.Tests.Fixture;
 using Nerdbox.Tests.Infrastructure;
 using Nerdbox.Tests.Vm;
@@ -26,7 +26,7 @@ public sealed class LibkrunBootTests(GuestImageFixture fixture)
         var vmStartTags = new Dictionary<string, object?>();
         using var listener = new ActivityListener
         {
-            ShouldListenTo = s => s.Name == Nerdbox.Shim.Tracing.ShimTracing.SourceName,
+            ShouldListenTo = s => s.Name == Nerdbox.Telemetry.ShimTracing.SourceName,
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = a =>
             {

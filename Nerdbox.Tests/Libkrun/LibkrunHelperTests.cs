@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Nerdbox.Shim.Vm;
-using Nerdbox.Shim.Vm.Libkrun;
+using Nerdbox.Engine.Vm;
+using Nerdbox.Engine.Vm.Libkrun;
 using Nerdbox.Tests.Infrastructure;
 
 namespace Nerdbox.Tests.Libkrun;

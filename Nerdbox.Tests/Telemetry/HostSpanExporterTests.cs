@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Nerdbox.Shim.Telemetry;
+using Nerdbox.Telemetry.Sinks;
 using OpenTelemetry;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;

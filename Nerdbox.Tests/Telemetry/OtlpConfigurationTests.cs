@@ -1,6 +1,6 @@
-using Nerdbox.ServiceDefaults.Otlp;
+using Nerdbox.Telemetry.Otlp;
 using Microsoft.Extensions.Configuration;
-using Nerdbox.Shim.Telemetry;
+using Nerdbox.Telemetry.Sinks;
 
 namespace Nerdbox.Tests.Telemetry;
 

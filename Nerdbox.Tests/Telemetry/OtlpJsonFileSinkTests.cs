@@ -1,6 +1,7 @@
 using System.Text.Json;
-using Nerdbox.Shim.Telemetry;
+using Nerdbox.Telemetry.Sinks;
 using OpenTelemetry.Proto.Collector.Trace.V1;
+using Nerdbox.Telemetry.Otlp;
 
 namespace Nerdbox.Tests.Telemetry;
 

@@ -1,8 +1,8 @@
-using Nerdbox.ServiceDefaults.Otlp;
+using Nerdbox.Telemetry.Otlp;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
-using Nerdbox.Shim.Telemetry;
+using Nerdbox.Telemetry.Sinks;
 using Nerdbox.Tests.Infrastructure;
 
 namespace Nerdbox.Tests.Telemetry;

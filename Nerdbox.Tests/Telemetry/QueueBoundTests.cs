@@ -1,5 +1,5 @@
-using Nerdbox.ServiceDefaults.Otlp;
-using Nerdbox.Shim.Telemetry;
+using Nerdbox.Telemetry.Otlp;
+using Nerdbox.Telemetry.Sinks;
 using Nerdbox.Tests.Infrastructure;
 
 namespace Nerdbox.Tests.Telemetry;

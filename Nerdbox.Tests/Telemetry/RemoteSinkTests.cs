@@ -1,6 +1,6 @@
-using Nerdbox.ServiceDefaults.Otlp;
+using Nerdbox.Telemetry.Otlp;
 using System.Diagnostics;
-using Nerdbox.Shim.Telemetry;
+using Nerdbox.Telemetry.Sinks;
 using Nerdbox.Tests.Infrastructure;
 using OpenTelemetry;
 using OpenTelemetry.Trace;

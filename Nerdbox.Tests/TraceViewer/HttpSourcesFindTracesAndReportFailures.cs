@@ -1,8 +1,8 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Nerdbox.Shim.TraceViewer;
-using Nerdbox.Shim.TraceViewer.Sources;
+using Nerdbox.TraceViewer;
+using Nerdbox.TraceViewer.Sources;
 
 namespace Nerdbox.Tests.TraceViewer;
 

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Nerdbox.Shim.Cli;
-using Nerdbox.Shim.TraceViewer.Sources;
+using Nerdbox.TraceViewer.Sources;
 
 namespace Nerdbox.Tests.TraceViewer;
 

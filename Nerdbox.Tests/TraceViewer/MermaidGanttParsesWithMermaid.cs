@@ -1,5 +1,5 @@
 using Nerdbox.Shim.Cli;
-using Nerdbox.Shim.TraceViewer.Rendering;
+using Nerdbox.TraceViewer.Rendering;
 using static Nerdbox.Tests.TraceViewer.Otlp;
 
 namespace Nerdbox.Tests.TraceViewer;

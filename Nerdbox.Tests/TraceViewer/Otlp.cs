@@ -1,6 +1,6 @@
 using Google.Protobuf;
-using Nerdbox.Shim.TraceViewer;
-using Nerdbox.Shim.TraceViewer.Sources;
+using Nerdbox.TraceViewer;
+using Nerdbox.TraceViewer.Sources;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Resource.V1;
 using OpenTelemetry.Proto.Trace.V1;

@@ -49,7 +49,7 @@ public sealed class TraceTreeIsBuiltFromFlatSpans
         var batches = Batches(new S(1, null, "root", 0, 10), new S(2, 1, "child", 1, 2));
         batches.AddRange(Batches(new S(2, 1, "child", 1, 2), new S(2, 1, "impostor", 3, 4)));
 
-        var trace = await new Nerdbox.Shim.TraceViewer.Sources.InMemoryOtlpSource(batches).GetAsync(null, TestContext.Current.CancellationToken);
+        var trace = await new Nerdbox.TraceViewer.Sources.InMemoryOtlpSource(batches).GetAsync(null, TestContext.Current.CancellationToken);
 
         Assert.Equal(["root", "child", "impostor"], trace.Spans.Select(s => s.Name));
         Assert.Equal(SpanId(2) + "~3", trace.Span("impostor").SpanId);

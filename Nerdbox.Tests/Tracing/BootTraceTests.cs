@@ -1,6 +1,6 @@
-using Nerdbox.Shim.Tasks;
-using Nerdbox.Shim.Tracing;
-using Nerdbox.Shim.Vm;
+using Nerdbox.Engine.Tasks;
+using Nerdbox.Telemetry;
+using Nerdbox.Engine.Vm;
 using Nerdbox.Tests.Fixture;
 using Nerdbox.Tests.Infrastructure;
 using OpenTelemetry.Proto.Trace.V1;
@@ -94,7 +94,7 @@ public sealed class BootTraceTests(GuestImageFixture fixture)
         Assert.Equal(guest.Count, delete["nerdbox.relay.spans_forwarded"].IntValue);
 
         // The real trace, rendered by the viewer as a Mermaid gantt, parses with Mermaid's own parser, one task a span.
-        var model = await new Nerdbox.Shim.TraceViewer.Sources.InMemoryOtlpSource(traced.Receiver.Batches).GetAsync(run.TraceId, default);
+        var model = await new Nerdbox.TraceViewer.Sources.InMemoryOtlpSource(traced.Receiver.Batches).GetAsync(run.TraceId, default);
         var chart = Nerdbox.Shim.Cli.TraceCommand.Render(model, "mermaid");
         var report = await TraceViewer.MermaidCheck.AssertParsesAsync(chart);
         Assert.Equal(spans.Count, report.Tasks!.Count);

@@ -3,12 +3,13 @@ using System.Diagnostics;
 using Grpc.Core;
 using Nerdbox.Api.System.V1;
 using Nerdbox.Api.Traces.V1;
-using Nerdbox.Shim.Clock;
-using Nerdbox.Shim.Telemetry;
-using Nerdbox.Shim.Tracing;
+using Nerdbox.Engine.Clock;
+using Nerdbox.Telemetry.Sinks;
+using Nerdbox.Telemetry;
 using Nerdbox.Tests.Infrastructure;
 using OpenTelemetry.Proto.Trace.V1;
 using ResourceSpans = OpenTelemetry.Proto.Trace.V1.ResourceSpans;
+using Nerdbox.Tests.Fixture;
 
 namespace Nerdbox.Tests.Tracing;
 
@@ -229,7 +230,7 @@ public sealed class GuestSpanBufferVmTests(Fixture.GuestImageFixture fixture)
         };
         ActivitySource.AddActivityListener(listener);
 
-        await using var task = await Nerdbox.Shim.Tasks.VmTask.CreateAsync("spans", bundle, options);
+        await using var task = await Nerdbox.Engine.Tasks.VmTask.CreateAsync("spans", bundle, options);
         await task.StartAsync();
         await task.WaitAsync();
         // No relay reads the buffer: it holds its five spans and counts every later one as dropped.

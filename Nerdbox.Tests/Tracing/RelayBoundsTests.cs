@@ -1,9 +1,9 @@
 using Google.Protobuf;
 using Grpc.Net.Client;
 using Nerdbox.Api.Traces.V1;
-using Nerdbox.Shim.Clock;
-using Nerdbox.Shim.Telemetry;
-using Nerdbox.Shim.Tracing;
+using Nerdbox.Engine.Clock;
+using Nerdbox.Telemetry.Sinks;
+using Nerdbox.Telemetry;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Trace.V1;
 

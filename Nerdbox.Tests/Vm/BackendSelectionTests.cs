@@ -1,6 +1,6 @@
-using Nerdbox.Shim.Vm;
-using Nerdbox.Shim.Vm.Libkrun;
-using Nerdbox.Shim.Vm.Qemu;
+using Nerdbox.Engine.Vm;
+using Nerdbox.Engine.Vm.Libkrun;
+using Nerdbox.Engine.Vm.Qemu;
 
 namespace Nerdbox.Tests.Vm;
 
@@ -142,8 +142,8 @@ public sealed class BackendSelectionTests : IDisposable
         var joined = string.Join(' ', args);
         Assert.Contains("-device virtio-serial-device", joined);
         Assert.Contains("-chardev socket,id=agent,path=/tmp/nerdbox-args-test/agent.sock,server=on,wait=off", joined);
-        Assert.Contains($"-device virtserialport,chardev=agent,name={QemuInstance.AgentPortName}", joined);
-        Assert.Contains("nerdbox.channel=virtio-serial:" + QemuInstance.AgentPortName, joined);
+        Assert.Contains($"-device virtserialport,chardev=agent,name={Nerdbox.Api.Contract.AgentChannels.VirtioSerialPortName}", joined);
+        Assert.Contains("nerdbox.channel=virtio-serial:" + Nerdbox.Api.Contract.AgentChannels.VirtioSerialPortName, joined);
         Assert.DoesNotContain("vsock", joined);
     }
 

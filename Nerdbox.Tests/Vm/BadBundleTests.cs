@@ -1,5 +1,5 @@
-using Nerdbox.Shim.Bundles;
-using Nerdbox.Shim.Tasks;
+using Nerdbox.Engine.Bundles;
+using Nerdbox.Engine.Tasks;
 using Nerdbox.Tests.Fixture;
 using Nerdbox.Tests.Infrastructure;
 

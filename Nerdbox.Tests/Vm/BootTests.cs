@@ -1,6 +1,6 @@
 using System.Text;
-using Nerdbox.Shim.Tasks;
-using Nerdbox.Shim.Vm;
+using Nerdbox.Engine.Tasks;
+using Nerdbox.Engine.Vm;
 using Nerdbox.Tests.Fixture;
 using Nerdbox.Tests.Infrastructure;
 

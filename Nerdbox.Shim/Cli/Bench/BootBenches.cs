@@ -1,15 +1,15 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using Nerdbox.Api.System.V1;
-using Nerdbox.ServiceDefaults.Otlp;
-using Nerdbox.Shim.Clock;
-using Nerdbox.Shim.Tasks;
-using Nerdbox.Shim.Telemetry;
-using Nerdbox.Shim.Tracing;
-using OpenTelemetry;
-using OpenTelemetry.Resources;
-using OpenTelemetry.Trace;
+using Nerdbox.Telemetry.Otlp;
+using Nerdbox.Engine.Clock;
+using Nerdbox.Engine.Tasks;
+using Nerdbox.Telemetry.Sinks;
+using Nerdbox.Telemetry;
+using Nerdbox.Engine.Bundles;
+using Nerdbox.Engine.Vm;
+using Nerdbox.Telemetry.Tracing;
+using Nerdbox.Testing;
+using Nerdbox.Engine.Boot;
 
 namespace Nerdbox.Shim.Cli.Bench;
 
@@ -21,31 +21,15 @@ namespace Nerdbox.Shim.Cli.Bench;
 /// </summary>
 public static class BootBenches
 {
-    /// <summary>Tracing as the shim runs it: a tracer provider on the shim's source into a sink set, and the guest relay into the same set.</summary>
-    private sealed class Tracing : IDisposable
-    {
-        private readonly TracerProvider _provider;
-        public Tracing(ISpanSink sinks)
-        {
-            _provider = Sdk.CreateTracerProviderBuilder()
-                .SetResourceBuilder(ResourceBuilder.CreateDefault().AddService(ShimTracing.ServiceName))
-                .AddSource(ShimTracing.SourceName)
-                .AddSpanSink(sinks)
-                .Build()!;
-        }
-
-        public void Dispose() => _provider.Dispose();
-    }
-
     /// <summary>One run; a boot that fails is reported and counted, and the benchmark goes on without it.</summary>
     private static async Task<TaskRun.Outcome?> RunOnceAsync(string id, string bundle, VmTaskOptions options, ISpanSink? sinks, CancellationToken ct)
     {
-        using var tracing = sinks is null ? null : new Tracing(sinks);
+        using var tracing = sinks is null ? null : ShimTracerProvider.Create(sinks);
         try
         {
             return await TaskRun.RunAsync(id, bundle, options with { GuestSpanSink = sinks }, ct: ct);
         }
-        catch (Vm.VmException e)
+        catch (VmException e)
         {
             Failures++;
             Console.Error.WriteLine($"nerdbox: run {id} failed, left out: {e.Message.Split('\n')[0]}");
@@ -76,8 +60,8 @@ public static class BootBenches
     {
         var count = a.GetInt("count", 6);
         var (options, bundle) = await PrepareAsync(a, ct);
-        await using var receiver = await CountingOtlpReceiver.StartAsync();
-        await using var sinks = new SpanSinkSet([new OtlpGrpcSink(new OtlpDestination("bench-receiver", OtlpProtocol.Grpc, receiver.Endpoint))]);
+        await using var receiver = await OtlpReceiver.StartAsync(keepSpans: false);
+        await using var sinks = new SpanSinkSet([new OtlpGrpcSink(new OtlpDestination("bench-receiver", OtlpProtocol.Grpc, receiver.GrpcEndpoint))]);
         var on = new List<TaskRun.Outcome>();
         var off = new List<TaskRun.Outcome>();
         try
@@ -113,7 +97,7 @@ public static class BootBenches
         Console.WriteLine($"{"boot to output",-22} {mOn,10:0.0} {mOff,10:0.0} {mOn / mOff,8:0.000}");
         Console.WriteLine($"{"create to exit",-22} {rOn,10:0.0} {rOff,10:0.0} {rOn / rOff,8:0.000}");
         Console.WriteLine($"  boot to output, each run (ms): on [{string.Join(", ", on.Select(r => Ms(r).ToString("0")))}], off [{string.Join(", ", off.Select(r => Ms(r).ToString("0")))}]");
-        Console.WriteLine($"  receiver got {receiver.Spans} spans; sink sent {sinks.Stats.SpansSent}, dropped {sinks.Stats.SpansDropped}");
+        Console.WriteLine($"  receiver got {receiver.SpanCount} spans; sink sent {sinks.Stats.SpansSent}, dropped {sinks.Stats.SpansDropped}");
         if (FailureNote.Length > 0) Console.WriteLine(FailureNote);
         return 0;
     }
@@ -122,9 +106,9 @@ public static class BootBenches
     {
         var count = a.GetInt("count", 6);
         var (options, bundle) = await PrepareAsync(a, ct);
-        await using var receiver = await CountingOtlpReceiver.StartAsync();
+        await using var receiver = await OtlpReceiver.StartAsync(keepSpans: false);
         var closed = new Uri($"http://127.0.0.1:{ClosedPort()}/");
-        await using var live = new SpanSinkSet([new OtlpGrpcSink(new OtlpDestination("live", OtlpProtocol.Grpc, receiver.Endpoint))]);
+        await using var live = new SpanSinkSet([new OtlpGrpcSink(new OtlpDestination("live", OtlpProtocol.Grpc, receiver.GrpcEndpoint))]);
         await using var down = new SpanSinkSet([new OtlpGrpcSink(new OtlpDestination("down", OtlpProtocol.Grpc, closed))]);
         var upRuns = new List<double>();
         var downRuns = new List<double>();
@@ -156,7 +140,7 @@ public static class BootBenches
         Console.WriteLine($"{"live",-24} {mUp,26:0.0}");
         Console.WriteLine($"ratio down/live: {mDown / mUp:0.000} ({(mDown / mUp - 1) * 100:+0.0;-0.0}%)");
         Console.WriteLine($"  each run (ms): down [{string.Join(", ", downRuns.Select(x => x.ToString("0")))}], live [{string.Join(", ", upRuns.Select(x => x.ToString("0")))}]");
-        Console.WriteLine($"  live sink: sent {live.Stats.SpansSent}, dropped {live.Stats.SpansDropped}; receiver got {receiver.Spans}");
+        Console.WriteLine($"  live sink: sent {live.Stats.SpansSent}, dropped {live.Stats.SpansDropped}; receiver got {receiver.SpanCount}");
         Console.WriteLine($"  down sink: sent {down.Stats.SpansSent}, dropped {down.Stats.SpansDropped}, last error: {down.Stats.LastError ?? "none"}");
         if (FailureNote.Length > 0) Console.WriteLine(FailureNote);
         return 0;
@@ -188,7 +172,7 @@ public static class BootBenches
                 {
                     task = await VmTask.CreateAsync(id, bundle, options, ct);
                 }
-                catch (Vm.VmException e)
+                catch (VmException e)
                 {
                     Failures++;
                     Console.Error.WriteLine($"nerdbox: boot {id} failed, left out: {e.Message.Split('\n')[0]}");
@@ -197,10 +181,10 @@ public static class BootBenches
                 await using var _ = task;
                 var clock = task.Clock;
                 // Independently of the sync: more timestamped probes, trusting the one with the lowest round trip.
-                var now = await MeasureOffsetAsync(task.Agent!.System, probes, ct);
+                var now = await ClockSync.BestProbeAsync(task.Agent!.System, probes, ct);
                 await task.StartAsync(ct);
                 await task.WaitAsync(ct);
-                var later = await MeasureOffsetAsync(task.Agent!.System, probes, ct);
+                var later = await ClockSync.BestProbeAsync(task.Agent!.System, probes, ct);
                 await task.DeleteAsync(ct);
                 rows.Add((clock.OffsetBeforeSetNs, clock.OffsetNs, clock.UncertaintyNs, now.OffsetNs - clock.OffsetNs, later.OffsetNs - clock.OffsetNs, now.RoundTripNs));
                 Console.Error.WriteLine($"boot {i + 1}/{count}: RTC error {clock.OffsetBeforeSetNs / 1e6:0.000} ms, after set {clock.OffsetNs / 1e6:0.000} ms, " +
@@ -224,19 +208,5 @@ public static class BootBenches
         Console.WriteLine($"{"round trip of the checking probe, ms",-44} {Median(rows.Select(r => Ms(r.CheckRtt))),10:0.000} {rows.Max(r => Ms(r.CheckRtt)),10:0.000}");
         if (FailureNote.Length > 0) Console.WriteLine(FailureNote);
         return 0;
-    }
-
-    private static async Task<(long OffsetNs, long RoundTripNs)> MeasureOffsetAsync(Api.System.V1.System.SystemClient system, int probes, CancellationToken ct)
-    {
-        (long Offset, long Rtt) best = (0, long.MaxValue);
-        for (var i = 0; i < probes; i++)
-        {
-            var t0 = ClockSync.HostNowNs();
-            var sw = Stopwatch.StartNew();
-            var r = await system.ProbeClockAsync(new ProbeClockRequest { HostSendUnixNano = (ulong)t0 }, cancellationToken: ct);
-            var rtt = (long)(sw.Elapsed.TotalMilliseconds * 1_000_000);
-            if (rtt < best.Rtt) best = ((long)r.GuestTimeUnixNano - (t0 + rtt / 2), rtt);
-        }
-        return best;
     }
 }

@@ -1,0 +1,61 @@
+namespace Nerdbox.Engine.Boot;
+
+/// <summary>
+/// Host times (UTC) of each step from VMM spawn to the container's first output. Guest points
+/// come from the guest's boot clock, placed on the host's time line by a timestamped round trip.
+/// The same points feed the run summary, the benchmark and the VM start spans.
+/// </summary>
+public sealed class BootPhases
+{
+    public DateTime CreateStarted;
+    public DateTime VmmSpawned;
+    public DateTime VmmReady;
+    public DateTime? KernelStarted;
+    public DateTime? InitStarted;
+    public DateTime? MountsDone;
+    public DateTime? InitDone;
+    public DateTime? ChannelFound;
+    public DateTime? AgentListening;
+    public DateTime FirstReply;
+    public DateTime TaskCreated;
+    public DateTime? ContainerStarted;
+    public DateTime? FirstOutput;
+    public DateTime? Exited;
+
+    /// <summary>Half the round trip that placed the guest's points: how far off they may be.</summary>
+    public TimeSpan GuestPointUncertainty;
+
+    public record Phase(string Name, DateTime? Start, DateTime? End)
+    {
+        public TimeSpan? Duration => Start is { } s && End is { } e ? e - s : null;
+    }
+
+    /// <summary>The phases of the issue's breakdown, each from the end of the previous one.</summary>
+    public IReadOnlyList<Phase> Phases() =>
+    [
+        new("VMM spawn", VmmSpawned, KernelStarted ?? VmmReady),
+        new("kernel to /init", KernelStarted, InitStarted),
+        new("agent ready", InitStarted, AgentListening),
+        new("first RPC", AgentListening, FirstReply),
+        new("container started", FirstReply, ContainerStarted),
+        new("first output", ContainerStarted, FirstOutput),
+    ];
+
+    /// <summary>VMM spawn to the container's first output.</summary>
+    public TimeSpan? BootToOutput => FirstOutput is { } f ? f - VmmSpawned : null;
+
+    public string Summary()
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.AppendLine($"{"phase",-20} {"start ms",9} {"took ms",8}");
+        foreach (var p in Phases())
+        {
+            var at = p.Start is { } s ? $"{(s - VmmSpawned).TotalMilliseconds,9:0}" : $"{"-",9}";
+            var took = p.Duration is { } d ? $"{d.TotalMilliseconds,8:0}" : $"{"-",8}";
+            sb.AppendLine($"{p.Name,-20} {at} {took}");
+        }
+        if (BootToOutput is { } total) sb.AppendLine($"{"boot to output",-20} {"",9} {total.TotalMilliseconds,8:0}");
+        sb.Append($"(guest points ±{GuestPointUncertainty.TotalMilliseconds:0.0} ms)");
+        return sb.ToString();
+    }
+}

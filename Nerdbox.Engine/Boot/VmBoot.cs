@@ -1,0 +1,218 @@
+using Task = System.Threading.Tasks.Task;
+using System.Diagnostics;
+using Grpc.Core;
+using Nerdbox.Api.System.V1;
+using Nerdbox.Engine.Agent;
+using Nerdbox.Engine.Bundles;
+using Nerdbox.Engine.Clock;
+using Nerdbox.Engine.Relay;
+using Nerdbox.Engine.Vm;
+using Nerdbox.Telemetry;
+
+namespace Nerdbox.Engine.Boot;
+
+/// <summary>
+/// One VM from VMM spawn until its agent answers on a synced clock: the VM started, the agent's
+/// first reply awaited, the guest clock set, the guest's span relay started, and the guest's
+/// boot-clock points placed on the host's time line. Owns the VM, the agent client and the relay
+/// until disposed; <see cref="ShutdownAsync"/> powers the guest off in order.
+/// </summary>
+public sealed class VmBoot : IAsyncDisposable
+{
+    private readonly string _id;
+    private readonly string _stateDirectory;
+    private readonly VmTaskOptions _options;
+    private IVmInstance? _vm;
+    private int _disposed;
+
+    public VmBoot(string id, string stateDirectory, VmTaskOptions options, BootPhases phases)
+    {
+        _id = id;
+        _stateDirectory = stateDirectory;
+        _options = options;
+        Phases = phases;
+    }
+
+    public BootPhases Phases { get; }
+    public IVmInstance? Vm => _vm;
+    public AgentClient? Agent { get; private set; }
+    public ClockEstimate Clock { get; private set; } = ClockEstimate.None;
+    public InfoResponse? AgentInfo { get; private set; }
+
+    /// <summary>The relay of the guest's spans, when the options give a sink.</summary>
+    public GuestSpanRelay? Relay { get; private set; }
+
+    public string Backend => _vm is null ? _options.Backend.Name : $"{_vm.Backend}/{_vm.Accelerator}";
+
+    /// <summary>Boots with <paramref name="rootfsDisk"/> attached; <paramref name="bootSpan"/> gets the VM start broken down.</summary>
+    public async Task StartAsync(Activity? bootSpan, string rootfsDisk, CancellationToken ct)
+    {
+        var config = new VmConfig
+        {
+            Id = _id,
+            StateDirectory = _stateDirectory,
+            Cpus = _options.Cpus,
+            MemoryMib = _options.MemoryMib,
+            KernelPath = _options.Image.KernelPath,
+            InitrdPath = _options.Image.InitrdPath,
+            InitPath = _options.InitPath,
+            InitArgs = _options.InitArgs,
+            Accelerator = _options.Accelerator,
+            Disks = [new VmDisk(rootfsDisk, RootfsDisk.Serial)],
+            KernelArgs = _options.GuestKernelArgs,
+        };
+        bootSpan?.SetTag("nerdbox.vm.backend", _options.Backend.Name);
+        await ShimTracing.InSpanAsync("vm.Start", async span =>
+        {
+            _vm = _options.Backend.Create(config);
+            span?.SetTag("nerdbox.vm.backend", _vm.Backend);
+            if (_options.BackendReason is { } reason) span?.SetTag("nerdbox.vm.backend_reason", reason);
+            span?.SetTag("nerdbox.vm.accelerator", _vm.Accelerator);
+            span?.SetTag("nerdbox.vm.channel", _vm.AgentChannel.Kind);
+            await _vm.StartAsync(ct);
+            Phases.VmmSpawned = _vm.StartTimes.SpawnedUtc;
+            Phases.VmmReady = _vm.StartTimes.ReadyUtc;
+        });
+        var vm = _vm!;
+        bootSpan?.SetTag("nerdbox.vm.accelerator", vm.Accelerator);
+        var agent = Agent = new AgentClient(vm.ConnectAgentAsync);
+
+        await ShimTracing.InSpanAsync("vm.WaitForAgent", async _ =>
+        {
+            await WaitForAgentAsync(vm, agent, ct);
+            Phases.FirstReply = DateTime.UtcNow;
+        });
+
+        // The clock is set before any traced call reaches the guest, so that every guest span is on one clock.
+        await ShimTracing.InSpanAsync("vm.ClockSync", async span =>
+        {
+            Clock = await ClockSync.SyncAsync(agent.System, ClockSync.DefaultProbes, ct);
+            span?.SetTag("nerdbox.clock.offset_before_set_ns", Clock.OffsetBeforeSetNs);
+            span?.SetTag("nerdbox.clock.offset_ns", Clock.OffsetNs);
+            span?.SetTag("nerdbox.clock.uncertainty_ns", Clock.UncertaintyNs);
+        });
+        if (_options.GuestSpanSink is { } sink)
+        {
+            Relay = new GuestSpanRelay(agent.Traces, Clock, sink, _options.RelayBounds, Phases.VmmSpawned,
+                new Dictionary<string, string> { ["nerdbox.vm.id"] = _id, ["nerdbox.vm.backend"] = Backend });
+            Relay.Start();
+        }
+
+        AgentInfo = await agent.System.InfoAsync(new InfoRequest(), cancellationToken: ct);
+        bootSpan?.SetTag("nerdbox.agent.version", AgentInfo.AgentVersion);
+        bootSpan?.SetTag("nerdbox.agent.channel", AgentInfo.Channel);
+        bootSpan?.SetTag("nerdbox.guest.kernel", AgentInfo.KernelRelease);
+        PlaceGuestPoints();
+        VmStartSpans.Record(Phases, bootSpan);
+    }
+
+    /// <summary>Puts the guest's boot-clock points on the host's time line.</summary>
+    private void PlaceGuestPoints()
+    {
+        var t = AgentInfo?.Timeline;
+        if (t is null || !Clock.IsSynced) return;
+        DateTime At(ulong bootNs) => Clamp(Clock.BootClockToHostUtc(bootNs));
+        Phases.KernelStarted = Clamp(Clock.GuestBootZeroUtc);
+        Phases.InitStarted = At(t.InitStartedNs);
+        Phases.MountsDone = At(t.MountsDoneNs);
+        Phases.InitDone = At(t.InitDoneNs);
+        Phases.ChannelFound = At(t.ChannelFoundNs);
+        Phases.AgentListening = At(t.ListenerReadyNs);
+        Phases.GuestPointUncertainty = Clock.Uncertainty;
+    }
+
+    // A guest point cannot precede the VMM's spawn or follow the agent's first reply; the estimate's error can put it there.
+    private DateTime Clamp(DateTime t) => t < Phases.VmmSpawned ? Phases.VmmSpawned : t > Phases.FirstReply ? Phases.FirstReply : t;
+
+    /// <summary>The first round trip: a clock probe, which the guest answers without tracing.</summary>
+    private async Task WaitForAgentAsync(IVmInstance vm, AgentClient agent, CancellationToken ct)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var timeout = _options.BootTimeout;
+        var deadline = DateTime.UtcNow + timeout;
+        var call = agent.System.ProbeClockAsync(new ProbeClockRequest(), deadline: deadline, cancellationToken: cts.Token);
+        if (vm.AgentChannel.Kind == Api.Contract.AgentChannels.Vsock) call = await RetryWhileUnavailableAsync(vm, agent, call, deadline, cts.Token);
+        var first = await Task.WhenAny(call.ResponseAsync, vm.Exited);
+        if (first == vm.Exited)
+        {
+            cts.Cancel();
+            var exit = await vm.Exited;
+            throw new VmException($"the VM stopped before its agent answered ({exit.Description})\n{vm.ConsoleTail()}");
+        }
+        try
+        {
+            await call.ResponseAsync;
+        }
+        catch (RpcException e) when (e.StatusCode is StatusCode.DeadlineExceeded or StatusCode.Cancelled or StatusCode.Unavailable)
+        {
+            if (ct.IsCancellationRequested) throw new OperationCanceledException(ct);
+            throw new VmException($"the guest agent did not answer within {timeout.TotalSeconds:0.#}s ({e.Status.Detail})\n{vm.ConsoleTail()}");
+        }
+    }
+
+    /// <summary>
+    /// A vsock channel refuses (or, through libkrun's socket, drops) connections until the guest
+    /// agent listens; a virtio-serial port does not. So over vsock the first probe is repeated
+    /// while it fails as unavailable and the VM runs.
+    /// </summary>
+    private static async Task<AsyncUnaryCall<ProbeClockResponse>> RetryWhileUnavailableAsync(IVmInstance vm, AgentClient agent,
+        AsyncUnaryCall<ProbeClockResponse> call, DateTime deadline, CancellationToken ct)
+    {
+        while (true)
+        {
+            try
+            {
+                await call.ResponseAsync.WaitAsync(ct);
+                return call;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && DateTime.UtcNow < deadline && !vm.Exited.IsCompleted)
+            {
+                call.Dispose();
+                await Task.Delay(10, ct);
+                call = agent.System.ProbeClockAsync(new ProbeClockRequest(), deadline: deadline, cancellationToken: ct);
+            }
+            catch (Exception e) when (e is RpcException or OperationCanceledException)
+            {
+                return call;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Collects the guest's last spans (their counts go on <paramref name="span"/>), closes the span
+    /// stream, and powers the VM off. Does nothing when the VM has stopped already.
+    /// </summary>
+    public async Task ShutdownAsync(Activity? span, CancellationToken ct)
+    {
+        if (Agent is null || _vm is not { Exited.IsCompleted: false } vm) return;
+        if (Relay is { } relay)
+        {
+            var complete = await relay.DrainAsync(TimeSpan.FromSeconds(5), ct);
+            span?.SetTag("nerdbox.relay.complete", complete);
+            span?.SetTag("nerdbox.relay.spans_forwarded", relay.Stats.Forwarded);
+            span?.SetTag("nerdbox.relay.spans_dropped", relay.Stats.DroppedByHost);
+            span?.SetTag("nerdbox.relay.values_truncated", relay.Stats.TruncatedValues);
+            span?.SetTag("nerdbox.guest.spans_dropped", relay.Stats.GuestDroppedSpans);
+            // The stream is closed before power-off, so that the guest has no call left open.
+            await relay.DisposeAsync();
+        }
+        await ShimTracing.InSpanAsync("vm.Shutdown", async _ =>
+        {
+            try
+            {
+                await Agent.System.ShutdownAsync(new ShutdownRequest(), deadline: DateTime.UtcNow.AddSeconds(3));
+            }
+            catch (RpcException) { /* the VM may be going down already */ }
+            await vm.StopAsync(TimeSpan.FromSeconds(5));
+        });
+    }
+
+    /// <summary>Stops the relay, drops the agent connection and the VM (killing it if it still runs), and removes its state.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        if (Relay is not null) await Relay.DisposeAsync();
+        Agent?.Dispose();
+        if (_vm is not null) await _vm.DisposeAsync();
+    }
+}

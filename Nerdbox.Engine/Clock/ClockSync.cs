@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using Nerdbox.Api.System.V1;
+
+namespace Nerdbox.Engine.Clock;
+
+/// <summary>
+/// How the guest's clocks relate to the host's. <see cref="OffsetNs"/> is guest wall clock minus
+/// host wall clock (subtract it from a guest timestamp to get host time); <see cref="UncertaintyNs"/>
+/// is half the round trip of the probe it came from. <see cref="GuestBootZeroUtc"/> is when, on
+/// the host's clock, the guest's boot clock read zero.
+/// </summary>
+/// <remarks>The only place guest times become host times: span timestamps, boot-clock points and exit times all go through it.</remarks>
+public sealed record ClockEstimate(long OffsetNs, long UncertaintyNs, DateTime GuestBootZeroUtc, long OffsetBeforeSetNs, int Probes)
+{
+    public static readonly ClockEstimate None = new(0, 0, DateTime.MinValue, 0, 0);
+
+    /// <summary>Whether a sync ran; without one, guest times cannot be placed.</summary>
+    public bool IsSynced => Probes > 0;
+
+    /// <summary>A guest wall-clock time (Unix nanoseconds) on the host's clock, in Unix nanoseconds.</summary>
+    public long ToHostUnixNano(ulong guestUnixNano) => (long)guestUnixNano - OffsetNs;
+
+    /// <summary>A guest wall-clock time (Unix nanoseconds) on the host's clock.</summary>
+    public DateTime ToHostUtc(ulong guestUnixNano) => DateTime.UnixEpoch.AddTicks(ToHostUnixNano(guestUnixNano) / 100);
+
+    /// <summary>A guest boot-clock reading (nanoseconds since the guest kernel started) on the host's clock.</summary>
+    public DateTime BootClockToHostUtc(ulong guestBootNs) => GuestBootZeroUtc.AddTicks((long)(guestBootNs / 100));
+
+    /// <summary>How far off a placed guest time may be.</summary>
+    public TimeSpan Uncertainty => TimeSpan.FromTicks(UncertaintyNs / 100);
+}
+
+/// <summary>
+/// Sets the guest clock at first contact (its RTC gives it whole seconds only, off by up to ~1.5 s),
+/// then estimates what remains from several timestamped round trips, trusting the one with the
+/// lowest round trip, as NTP does.
+/// </summary>
+public static class ClockSync
+{
+    public const int DefaultProbes = 8;
+
+    public static long HostNowNs() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
+
+    public static async Task<ClockEstimate> SyncAsync(Api.System.V1.System.SystemClient system, int probes, CancellationToken ct)
+    {
+        // A first probe gives the one-way delay, so the set lands close to the host's time.
+        var first = await ProbeAsync(system, ct);
+        var before = await system.SetTimeAsync(new SetTimeRequest { HostTimeUnixNano = (ulong)(HostNowNs() + first.RoundTripNs / 2) }, cancellationToken: ct);
+        var offsetBefore = first.OffsetNs;
+        _ = before;
+        var best = await BestProbeAsync(system, probes, ct);
+        var bootZero = new DateTime(DateTime.UnixEpoch.Ticks + (best.HostMidNs - best.GuestBootNs) / 100, DateTimeKind.Utc);
+        return new ClockEstimate(best.OffsetNs, best.RoundTripNs / 2, bootZero, offsetBefore, probes);
+    }
+
+    /// <summary>One timestamped round trip: the guest's offset seen from its midpoint, and how long it took.</summary>
+    public readonly record struct Probe(long OffsetNs, long RoundTripNs, long HostMidNs, long GuestBootNs);
+
+    /// <summary>The probe with the lowest round trip of <paramref name="probes"/>, without changing the guest's clock.</summary>
+    public static async Task<Probe> BestProbeAsync(Api.System.V1.System.SystemClient system, int probes, CancellationToken ct)
+    {
+        Probe best = default;
+        for (var i = 0; i < Math.Max(1, probes); i++)
+        {
+            var p = await ProbeAsync(system, ct);
+            if (i == 0 || p.RoundTripNs < best.RoundTripNs) best = p;
+        }
+        return best;
+    }
+
+    private static async Task<Probe> ProbeAsync(Api.System.V1.System.SystemClient system, CancellationToken ct)
+    {
+        var t0 = HostNowNs();
+        var sw = Stopwatch.StartNew();
+        var r = await system.ProbeClockAsync(new ProbeClockRequest { HostSendUnixNano = (ulong)t0 }, cancellationToken: ct);
+        var rtt = (long)(sw.Elapsed.TotalMilliseconds * 1_000_000);
+        var mid = t0 + rtt / 2;
+        return new Probe((long)r.GuestTimeUnixNano - mid, rtt, mid, (long)r.GuestBootNs);
+    }
+}

@@ -1,0 +1,32 @@
+using Nerdbox.Engine.Host;
+namespace Nerdbox.Engine.GuestImage;
+
+/// <summary>Host programs the shim needs, with the Debian package that provides each.</summary>
+public static class HostPackages
+{
+    public static readonly (string Program, string Package, string Why)[] ForImage =
+    [
+        ("crun", "crun", "the container runtime copied into the guest"),
+        ("busybox", "busybox-static", "the guest's shell and tools"),
+        ("lz4", "lz4", "to unpack the kernel"),
+        ("apt-get", "apt", "to download the kernel package"),
+        ("dpkg-deb", "dpkg", "to unpack the kernel package"),
+        ("ldd", "libc-bin", "to find the libraries crun needs"),
+    ];
+
+    public static readonly (string Program, string Package, string Why)[] ForRun =
+    [
+        ("qemu-system-x86_64", "qemu-system-x86", "the VMM"),
+        ("mkfs.erofs", "erofs-utils", "to turn a bundle's rootfs into a read-only disk"),
+    ];
+
+    /// <summary>Throws, naming the install command, when any program is missing.</summary>
+    public static void Require(IEnumerable<(string Program, string Package, string Why)> needed)
+    {
+        var missing = needed.Where(n => HostTools.Find(n.Program) is null).ToList();
+        if (missing.Count == 0) return;
+        throw new GuestImageException(
+            "missing host programs: " + string.Join(", ", missing.Select(m => $"{m.Program} ({m.Why})")) +
+            $"\ninstall them with: apt-get update && apt-get install -y --no-install-recommends {string.Join(' ', missing.Select(m => m.Package).Distinct())}");
+    }
+}

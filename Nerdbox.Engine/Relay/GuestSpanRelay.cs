@@ -1,0 +1,198 @@
+using Grpc.Core;
+using Nerdbox.Api.Traces.V1;
+using Nerdbox.Engine.Clock;
+using Nerdbox.Telemetry.Sinks;
+using OpenTelemetry.Proto.Common.V1;
+using OpenTelemetry.Proto.Resource.V1;
+using OpenTelemetry.Proto.Trace.V1;
+using Nerdbox.Telemetry;
+
+namespace Nerdbox.Engine.Relay;
+
+/// <summary>
+/// Reads a guest's span stream and forwards the spans as OTLP data, ids untouched: each batch is
+/// bounded (<see cref="SpanSanitizer"/>), moved onto the host's clock (<see cref="ClockEstimate"/>),
+/// tagged with the offset applied and its uncertainty, and wrapped in the resource the host sets
+/// (<c>service.name=nerdbox-vm</c>; the guest does not get to name itself).
+/// </summary>
+public sealed class GuestSpanRelay : IAsyncDisposable
+{
+    public const int BatchSpans = 512;
+
+    private readonly Api.Traces.V1.Traces.TracesClient _traces;
+    private readonly ISpanSink _sink;
+    private readonly RelayBounds _bounds;
+    private readonly Resource _resource;
+    private readonly SpanSanitizer _sanitizer;
+    private readonly TokenBucket _rate;
+    private readonly DateTime _vmStartedUtc;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly ClockEstimate _clock;
+    private Task _pump = Task.CompletedTask;
+    private long _handled; // spans received and then submitted or dropped: what DrainAsync waits for
+
+    public GuestSpanRelay(Api.Traces.V1.Traces.TracesClient traces, ClockEstimate clock, ISpanSink sink, RelayBounds bounds,
+        DateTime vmStartedUtc, IReadOnlyDictionary<string, string> resourceAttributes)
+    {
+        _traces = traces;
+        _clock = clock;
+        _sink = sink;
+        _bounds = bounds;
+        _vmStartedUtc = vmStartedUtc;
+        _sanitizer = new SpanSanitizer(bounds, Stats);
+        _rate = new TokenBucket(bounds.MaxSpansPerSecond);
+        _resource = new Resource();
+        _resource.Attributes.Add(Kv("service.name", ShimTracing.GuestServiceName));
+        foreach (var (k, v) in resourceAttributes) _resource.Attributes.Add(Kv(k, v));
+    }
+
+    public RelayStats Stats { get; } = new();
+
+    /// <summary>Subscribes to the guest's stream; spans the guest buffered before now arrive first.</summary>
+    public void Start()
+    {
+        var call = _traces.Stream(new StreamRequest { MaxBatchSpans = BatchSpans }, cancellationToken: _stop.Token);
+        _pump = Task.Run(async () =>
+        {
+            using (call)
+            {
+                try
+                {
+                    while (await call.ResponseStream.MoveNext(_stop.Token)) Forward(call.ResponseStream.Current);
+                }
+                catch (RpcException) { /* the VM went away */ }
+                catch (OperationCanceledException) { }
+            }
+        });
+    }
+
+    /// <summary>
+    /// Waits until every span the guest had ended when asked has arrived (or was counted dropped),
+    /// at most <paramref name="timeout"/>. Returns false when the guest could not be asked or the time ran out.
+    /// </summary>
+    public async Task<bool> DrainAsync(TimeSpan timeout, CancellationToken ct = default)
+    {
+        DrainResponse r;
+        try
+        {
+            r = await _traces.DrainAsync(new DrainRequest(), deadline: DateTime.UtcNow + timeout, cancellationToken: ct);
+        }
+        catch (RpcException)
+        {
+            return false;
+        }
+        // Every span the guest had ended reaches the host, except those its buffer dropped.
+        var expected = (long)(r.SpansRecorded - r.Stats.SpansDropped);
+        var deadline = DateTime.UtcNow + timeout;
+        // Handled, not merely received: a batch counts once it is in the sinks (or counted dropped).
+        while (Interlocked.Read(ref _handled) < expected && DateTime.UtcNow < deadline && !_pump.IsCompleted)
+            await Task.Delay(5, ct);
+        return Interlocked.Read(ref _handled) >= expected;
+    }
+
+    /// <summary>Handles one batch from the guest; public so the relay's bounds and throughput can be exercised directly.</summary>
+    public void Forward(SpanBatch batch)
+    {
+        long spans = 0;
+        try
+        {
+            ForwardCore(batch, ref spans);
+        }
+        finally
+        {
+            Interlocked.Add(ref _handled, spans);
+        }
+    }
+
+    private void ForwardCore(SpanBatch batch, ref long handled)
+    {
+        var scopes = new ResourceSpans { Resource = _resource };
+        long forwarded = 0;
+        foreach (var scope in batch.ScopeSpans)
+        {
+            // Counted span by span, so that the per-VM limit lets exactly its number through.
+            var received = Stats.AddReceived(scope.Spans.Count) - scope.Spans.Count;
+            handled += scope.Spans.Count;
+            var outScope = new ScopeSpans
+            {
+                Scope = new InstrumentationScope
+                {
+                    Name = Truncate(scope.Scope?.Name ?? "", _bounds.MaxScopeNameLength),
+                    Version = Truncate(scope.Scope?.Version ?? "", 64),
+                },
+            };
+            foreach (var span in scope.Spans)
+            {
+                if (++received > _bounds.MaxSpansPerVm) { Stats.AddDropped("over the per-VM limit"); continue; }
+                if (!_rate.TryTake()) { Stats.AddDropped("over the rate limit"); continue; }
+                if (_sanitizer.Check(span) is { } reason) { Stats.AddDropped(reason); continue; }
+                if (!Correct(span)) { Stats.AddDropped("timestamps out of range"); continue; }
+                outScope.Spans.Add(span);
+                forwarded++;
+            }
+            if (outScope.Spans.Count > 0) scopes.ScopeSpans.Add(outScope);
+        }
+        if (batch.Stats is { } s)
+        {
+            Stats.SetGuestDropped((long)s.SpansDropped);
+        }
+        if (forwarded == 0) return;
+        Stats.AddForwarded(forwarded);
+        _sink.Submit(scopes);
+    }
+
+    /// <summary>Moves a guest span onto the host's clock and records what was applied.</summary>
+    private bool Correct(Span span)
+    {
+        var start = _clock.ToHostUnixNano(span.StartTimeUnixNano);
+        var end = _clock.ToHostUnixNano(span.EndTimeUnixNano);
+        var earliest = (_vmStartedUtc - _bounds.TimestampSlack - DateTime.UnixEpoch).Ticks * 100;
+        var latest = (DateTime.UtcNow + _bounds.TimestampSlack - DateTime.UnixEpoch).Ticks * 100;
+        if (start < earliest || end > latest) return false;
+        span.StartTimeUnixNano = (ulong)start;
+        span.EndTimeUnixNano = (ulong)end;
+        foreach (var e in span.Events) e.TimeUnixNano = (ulong)Math.Max(0, _clock.ToHostUnixNano(e.TimeUnixNano));
+        span.Attributes.Add(new KeyValue { Key = "nerdbox.clock.offset_ns", Value = new AnyValue { IntValue = _clock.OffsetNs } });
+        span.Attributes.Add(new KeyValue { Key = "nerdbox.clock.uncertainty_ns", Value = new AnyValue { IntValue = _clock.UncertaintyNs } });
+        return true;
+    }
+
+    private string Truncate(string s, int max)
+    {
+        if (s.Length <= max) return s;
+        Stats.AddTruncated(1);
+        return s[..max];
+    }
+
+    private static KeyValue Kv(string key, string value) => new() { Key = key, Value = new AnyValue { StringValue = value } };
+
+    private int _disposed;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        _stop.Cancel();
+        await _pump;
+        _stop.Dispose();
+    }
+
+    /// <summary>Spans per second with a burst of one second's worth.</summary>
+    private sealed class TokenBucket
+    {
+        private readonly double _perSecond;
+        private double _tokens;
+        private long _last = System.Diagnostics.Stopwatch.GetTimestamp();
+
+        public TokenBucket(double perSecond) => _tokens = _perSecond = perSecond;
+
+        public bool TryTake()
+        {
+            var now = System.Diagnostics.Stopwatch.GetTimestamp();
+            _tokens = Math.Min(_perSecond, _tokens + (now - _last) * _perSecond / System.Diagnostics.Stopwatch.Frequency);
+            _last = now;
+            if (_tokens < 1) return false;
+            _tokens -= 1;
+            return true;
+        }
+    }
+}

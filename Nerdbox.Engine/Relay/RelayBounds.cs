@@ -1,0 +1,31 @@
+namespace Nerdbox.Engine.Relay;
+
+/// <summary>
+/// What the host accepts from a guest's span stream. The guest is untrusted: every count, size
+/// and timestamp it sends is bounded here, and whatever is dropped or cut is counted.
+/// </summary>
+public sealed record RelayBounds
+{
+    /// <summary>Spans accepted from one VM over its life.</summary>
+    public long MaxSpansPerVm { get; init; } = 2_000_000;
+
+    /// <summary>Sustained spans per second, with a burst of the same size.</summary>
+    public double MaxSpansPerSecond { get; init; } = 500_000;
+
+    public int MaxNameLength { get; init; } = 256;
+    public int MaxAttributesPerSpan { get; init; } = 64;
+    public int MaxAttributeKeyLength { get; init; } = 128;
+    public int MaxAttributeValueLength { get; init; } = 4096;
+    public int MaxArrayValues { get; init; } = 64;
+    public int MaxEventsPerSpan { get; init; } = 32;
+    public int MaxLinksPerSpan { get; init; } = 8;
+    public int MaxScopeNameLength { get; init; } = 128;
+
+    /// <summary>Longest span accepted.</summary>
+    public TimeSpan MaxDuration { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>How far before the VM's start or after now a corrected span may lie.</summary>
+    public TimeSpan TimestampSlack { get; init; } = TimeSpan.FromMinutes(1);
+
+    public static readonly RelayBounds Default = new();
+}

@@ -1,0 +1,118 @@
+using Google.Protobuf;
+using OpenTelemetry.Proto.Common.V1;
+using OpenTelemetry.Proto.Trace.V1;
+
+namespace Nerdbox.Engine.Relay;
+
+/// <summary>
+/// Checks one guest span against the <see cref="RelayBounds"/>: drops what cannot be trusted at
+/// all (bad ids, impossible times) and cuts what is merely too large, counting both.
+/// </summary>
+internal sealed class SpanSanitizer(RelayBounds bounds, RelayStats stats)
+{
+    /// <summary>Returns the reason to drop the span, or null after cutting it to size in place.</summary>
+    public string? Check(Span span)
+    {
+        if (span.TraceId.Length != 16 || IsZero(span.TraceId)) return "bad trace id";
+        if (span.SpanId.Length != 8 || IsZero(span.SpanId)) return "bad span id";
+        if (span.ParentSpanId.Length is not (0 or 8)) return "bad parent span id";
+        if (span.StartTimeUnixNano == 0 || span.EndTimeUnixNano < span.StartTimeUnixNano) return "bad timestamps";
+        if (span.EndTimeUnixNano - span.StartTimeUnixNano > (ulong)bounds.MaxDuration.Ticks * 100) return "too long";
+
+        long cut = 0;
+        if (span.Name.Length > bounds.MaxNameLength) { span.Name = span.Name[..bounds.MaxNameLength]; cut++; }
+        if (span.TraceState.Length > 512) { span.TraceState = ""; cut++; }
+        cut += TrimAttributes(span.Attributes, out var droppedAttributes);
+        span.DroppedAttributesCount += droppedAttributes;
+        var droppedEvents = Shorten(span.Events, bounds.MaxEventsPerSpan);
+        span.DroppedEventsCount += (uint)droppedEvents;
+        cut += droppedEvents;
+        foreach (var e in span.Events)
+        {
+            if (e.Name.Length > bounds.MaxNameLength) { e.Name = e.Name[..bounds.MaxNameLength]; cut++; }
+            cut += TrimAttributes(e.Attributes, out var d);
+            e.DroppedAttributesCount += d;
+        }
+        var droppedLinks = Shorten(span.Links, bounds.MaxLinksPerSpan);
+        span.DroppedLinksCount += (uint)droppedLinks;
+        cut += droppedLinks;
+        foreach (var l in span.Links)
+        {
+            cut += TrimAttributes(l.Attributes, out var d);
+            l.DroppedAttributesCount += d;
+        }
+        if (span.Status is { Message.Length: > 1024 } status) { status.Message = status.Message[..1024]; cut++; }
+        stats.AddTruncated(cut);
+        return null;
+    }
+
+    private long TrimAttributes(Google.Protobuf.Collections.RepeatedField<KeyValue> attributes, out uint dropped)
+    {
+        dropped = (uint)Shorten(attributes, bounds.MaxAttributesPerSpan);
+        long cut = dropped;
+        for (var i = attributes.Count - 1; i >= 0; i--)
+        {
+            var kv = attributes[i];
+            if (kv.Key.Length == 0 || kv.Key.Length > bounds.MaxAttributeKeyLength)
+            {
+                attributes.RemoveAt(i);
+                dropped++;
+                cut++;
+                continue;
+            }
+            cut += TrimValue(kv.Value, depth: 0);
+        }
+        return cut;
+    }
+
+    private long TrimValue(AnyValue? value, int depth)
+    {
+        if (value is null) return 0;
+        switch (value.ValueCase)
+        {
+            case AnyValue.ValueOneofCase.StringValue when value.StringValue.Length > bounds.MaxAttributeValueLength:
+                value.StringValue = value.StringValue[..bounds.MaxAttributeValueLength];
+                return 1;
+            case AnyValue.ValueOneofCase.BytesValue when value.BytesValue.Length > bounds.MaxAttributeValueLength:
+                value.BytesValue = ByteString.CopyFrom(value.BytesValue.Span[..bounds.MaxAttributeValueLength]);
+                return 1;
+            case AnyValue.ValueOneofCase.ArrayValue:
+            case AnyValue.ValueOneofCase.KvlistValue:
+                if (depth >= 2)
+                {
+                    value.StringValue = "(nested value dropped)";
+                    return 1;
+                }
+                long cut = 0;
+                if (value.ValueCase == AnyValue.ValueOneofCase.ArrayValue)
+                {
+                    var values = value.ArrayValue.Values;
+                    cut += Shorten(values, bounds.MaxArrayValues);
+                    foreach (var v in values) cut += TrimValue(v, depth + 1);
+                }
+                else
+                {
+                    var values = value.KvlistValue.Values;
+                    cut += Shorten(values, bounds.MaxArrayValues);
+                    foreach (var kv in values) cut += TrimValue(kv.Value, depth + 1);
+                }
+                return cut;
+            default:
+                return 0;
+        }
+    }
+
+    /// <summary>Removes items past <paramref name="max"/> from the end; returns how many went.</summary>
+    private static int Shorten<T>(Google.Protobuf.Collections.RepeatedField<T> list, int max)
+    {
+        var extra = Math.Max(0, list.Count - max);
+        for (var i = 0; i < extra; i++) list.RemoveAt(list.Count - 1);
+        return extra;
+    }
+
+    private static bool IsZero(ByteString bytes)
+    {
+        foreach (var b in bytes.Span) if (b != 0) return false;
+        return true;
+    }
+}

@@ -1,0 +1,201 @@
+using Task = System.Threading.Tasks.Task;
+using System.Diagnostics;
+using Google.Protobuf;
+using Grpc.Core;
+using Nerdbox.Api.Bundle.V1;
+using RootfsDisk = Nerdbox.Engine.Bundles.RootfsDisk;
+using Nerdbox.Api.System.V1;
+using Nerdbox.Api.Task.V1;
+using Nerdbox.Engine.Agent;
+using Nerdbox.Engine.Boot;
+using Nerdbox.Engine.Bundles;
+using Nerdbox.Engine.Clock;
+using Nerdbox.Engine.Relay;
+using Nerdbox.Engine.Vm;
+using Nerdbox.Telemetry;
+
+namespace Nerdbox.Engine.Tasks;
+
+/// <summary>
+/// One task = one VM running one container. Create loads the bundle, boots the VM (<see cref="VmBoot"/>),
+/// hands the bundle to the guest and creates the container; Start, Wait, Kill follow; Delete (or
+/// Dispose) shuts the VM down and removes everything it left, on every path.
+/// </summary>
+public sealed class VmTask : IAsyncDisposable
+{
+    private readonly VmTaskOptions _options;
+    private readonly VmBoot _boot;
+    private readonly TaskOutputPump _output;
+    private int _disposed;
+
+    private VmTask(string id, VmTaskOptions options)
+    {
+        Id = id;
+        _options = options;
+        StateDirectory = Path.Combine(options.StateRoot, id);
+        _boot = new VmBoot(id, StateDirectory, options, Phases);
+        _output = new TaskOutputPump(id, Output, Phases);
+    }
+
+    public string Id { get; }
+    public string StateDirectory { get; }
+    public string? BundlePath { get; private set; }
+    public BootPhases Phases { get; } = new();
+    public OutputCapture Output { get; } = new();
+    public ClockEstimate Clock => _boot.Clock;
+    public InfoResponse? AgentInfo => _boot.AgentInfo;
+    public uint Pid { get; private set; }
+    public (int Status, DateTime At)? Exit { get; private set; }
+    public IVmInstance? Vm => _boot.Vm;
+    public AgentClient? Agent => _boot.Agent;
+    public string Backend => _boot.Backend;
+
+    /// <summary>The relay of the guest's spans, when a sink was given.</summary>
+    public GuestSpanRelay? Relay => _boot.Relay;
+
+    public static async Task<VmTask> CreateAsync(string id, string bundlePath, VmTaskOptions options, CancellationToken ct = default)
+    {
+        BundleStoreIds.Validate(id);
+        var task = new VmTask(id, options);
+        try
+        {
+            await task.CreateCoreAsync(bundlePath, ct);
+            return task;
+        }
+        catch
+        {
+            await task.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task CreateCoreAsync(string bundlePath, CancellationToken ct)
+    {
+        Phases.CreateStarted = DateTime.UtcNow;
+        if (Directory.Exists(StateDirectory)) throw new VmException($"task '{Id}' exists already ({StateDirectory})");
+        var (bundle, disk) = await ShimTracing.InSpanAsync("shim.BundleLoad", async span =>
+        {
+            span?.SetTag("nerdbox.bundle.path", bundlePath);
+            var b = OciBundle.Load(bundlePath);
+            Directory.CreateDirectory(StateDirectory);
+            var image = await RootfsDisk.BuildAsync(b.RootfsPath, Path.Combine(StateDirectory, "rootfs.erofs"), ct);
+            span?.SetTag("nerdbox.rootfs.disk_bytes", new FileInfo(image).Length);
+            return (b, image);
+        });
+        BundlePath = bundle.Path;
+
+        await ShimTracing.InSpanAsync("shim.VMBoot", async span => await _boot.StartAsync(span, disk, ct));
+        var agent = _boot.Agent!;
+
+        await ShimTracing.InSpanAsync("shim.BundleTransfer", async span =>
+        {
+            var request = new CreateBundleRequest
+            {
+                Id = Id,
+                Rootfs = new Api.Bundle.V1.RootfsDisk { Serial = RootfsDisk.Serial, Fstype = RootfsDisk.FsType },
+            };
+            foreach (var (name, content) in bundle.Files) request.Files[name] = ByteString.CopyFrom(content);
+            span?.SetTag("nerdbox.bundle.files", request.Files.Count);
+            await agent.Bundle.CreateAsync(request, cancellationToken: ct);
+        });
+
+        await ShimTracing.InSpanAsync("shim.IOSetup", async _ => await _output.AttachAsync(agent, _options.BootTimeout, ct));
+
+        await ShimTracing.InSpanAsync("shim.TaskCreate", async span =>
+        {
+            var r = await agent.Task.CreateAsync(new CreateTaskRequest { Id = Id, BundleId = Id }, cancellationToken: ct);
+            Pid = r.Pid;
+            span?.SetTag("nerdbox.task.pid", (long)r.Pid);
+        });
+        Phases.TaskCreated = DateTime.UtcNow;
+    }
+
+    public async Task<uint> StartAsync(CancellationToken ct = default)
+    {
+        var agent = Agent ?? throw new InvalidOperationException($"task '{Id}' was not created");
+        return await ShimTracing.InSpanAsync("shim.Start", async span =>
+        {
+            var r = await agent.Task.StartAsync(new StartTaskRequest { Id = Id }, cancellationToken: ct);
+            Phases.ContainerStarted = DateTime.UtcNow;
+            span?.SetTag("nerdbox.task.pid", (long)r.Pid);
+            return r.Pid;
+        });
+    }
+
+    /// <summary>Waits for the container to exit; fails when the VM stops first, with the console's last lines.</summary>
+    public async Task<(int Status, DateTime At)> WaitAsync(CancellationToken ct = default)
+    {
+        if (Exit is { } known) return known;
+        var agent = Agent ?? throw new InvalidOperationException($"task '{Id}' was not created");
+        return await ShimTracing.InSpanAsync("shim.Wait", async span =>
+        {
+            var wait = agent.Task.WaitAsync(new WaitTaskRequest { Id = Id }, cancellationToken: ct).ResponseAsync;
+            var vm = Vm!;
+            var first = await Task.WhenAny(wait, vm.Exited);
+            WaitTaskResponse r;
+            try
+            {
+                if (first != wait) throw await VmStoppedAsync(vm);
+                r = await wait;
+            }
+            catch (RpcException e) when (!ct.IsCancellationRequested)
+            {
+                // A broken channel usually means the VM is gone; say that rather than the transport error.
+                if (await Task.WhenAny(vm.Exited, Task.Delay(2000, CancellationToken.None)) == vm.Exited) throw await VmStoppedAsync(vm);
+                throw new VmException($"waiting for task '{Id}' failed: {e.Status.Detail}", e);
+            }
+            // All output is read before the exit is reported, so that callers print it whole.
+            await _output.WaitForEndAsync(TimeSpan.FromSeconds(5));
+            var at = r.ExitedAtUnixNano > 0 ? Clock.ToHostUtc(r.ExitedAtUnixNano) : DateTime.UtcNow;
+            Phases.Exited = DateTime.UtcNow;
+            Exit = (r.ExitStatus, at);
+            span?.SetTag("nerdbox.task.exit_status", r.ExitStatus);
+            return Exit.Value;
+        });
+    }
+
+    private async Task<VmException> VmStoppedAsync(IVmInstance vm)
+    {
+        var exit = await vm.Exited;
+        return new VmException($"the VM stopped while task '{Id}' was running ({exit.Description})\n{vm.ConsoleTail()}");
+    }
+
+    public async Task KillAsync(uint signal, CancellationToken ct = default)
+    {
+        var agent = Agent ?? throw new InvalidOperationException($"task '{Id}' was not created");
+        await ShimTracing.InSpanAsync("shim.Kill", async span =>
+        {
+            span?.SetTag("nerdbox.signal", (long)signal);
+            await agent.Task.KillAsync(new KillTaskRequest { Id = Id, Signal = signal }, cancellationToken: ct);
+        });
+    }
+
+    /// <summary>Deletes the container, powers the VM off and removes its state; the task cannot be used after.</summary>
+    public async Task DeleteAsync(CancellationToken ct = default)
+    {
+        await ShimTracing.InSpanAsync("shim.Delete", async span =>
+        {
+            if (Agent is { } agent && Vm is { Exited.IsCompleted: false })
+            {
+                try
+                {
+                    await agent.Task.DeleteAsync(new DeleteTaskRequest { Id = Id }, deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: ct);
+                }
+                catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled)
+                {
+                    span?.AddEvent(new ActivityEvent("task delete failed", tags: new ActivityTagsCollection { ["error"] = e.Status.Detail }));
+                }
+                await _boot.ShutdownAsync(span, ct);
+            }
+            await DisposeAsync();
+        });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        _output.Dispose();
+        await _boot.DisposeAsync();
+        StateDirectories.Remove(StateDirectory);
+    }
+}

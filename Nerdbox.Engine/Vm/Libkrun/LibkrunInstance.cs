@@ -1,0 +1,256 @@
+using Nerdbox.Api.Contract;
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text.Json;
+using Nerdbox.Engine.Vm.Native;
+
+namespace Nerdbox.Engine.Vm.Libkrun;
+
+/// <summary>
+/// One libkrun VM: a helper process (see <see cref="HelperProtocol"/>) and the VM's state directory.
+/// The helper's exit is the VM's exit. The agent is reached over vsock: libkrun listens on
+/// <c>STATE/agent.sock</c> and forwards each connection to the guest's vsock port.
+/// </summary>
+internal sealed class LibkrunInstance : IVmInstance
+{
+    private readonly LibkrunOptions _options;
+    private readonly LineTail _helperOutput = new(200);
+    private readonly TaskCompletionSource _configured = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _starting = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<string> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<VmExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Process? _process;
+    private readonly TaskCompletionSource _eventsRead = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _disposed;
+
+    public LibkrunInstance(VmConfig config, LibkrunOptions? options = null)
+    {
+        Config = config;
+        _options = options ?? new LibkrunOptions();
+        AgentChannel = new AgentChannelInfo("vsock", Path.Combine(config.StateDirectory, "agent.sock"), MultipleConnections: true);
+    }
+
+    public VmConfig Config { get; }
+    public string Backend => "libkrun";
+    public string Accelerator => "kvm";
+    public AgentChannelInfo AgentChannel { get; }
+    public Task<VmExit> Exited => _exited.Task;
+    public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
+    public VmStartTimes StartTimes { get; } = new();
+    public string ConsoleLogPath => Path.Combine(Config.StateDirectory, "console.log");
+
+    /// <summary>Completes when the helper reported <c>configured</c>.</summary>
+    internal Task Configured => _configured.Task;
+
+    public string KernelCommandLine()
+    {
+        var c = Config;
+        var words = new List<string> { "console=hvc0", "quiet", "loglevel=4", "panic=-1", "rdinit=" + (c.InitPath ?? "/init"),
+            AgentKernelArgs.VsockChannel(c.VsockPort) };
+        words.AddRange(c.KernelArgs);
+        if (c.InitArgs.Count > 0) words.AddRange(["--", .. c.InitArgs]);
+        return string.Join(' ', words);
+    }
+
+    internal HelperConfig HelperConfig() => new()
+    {
+        Kernel = Config.KernelPath,
+        Initrd = Config.InitrdPath,
+        Cmdline = KernelCommandLine(),
+        Cpus = Config.Cpus,
+        MemoryMib = Config.MemoryMib,
+        Disks = Config.Disks.Select(d => new HelperDisk(d.Serial, d.Path, d.ReadOnly)).ToList(),
+        ConsoleLog = ConsoleLogPath,
+        VsockPort = Config.VsockPort,
+        AgentSocket = AgentChannel.HostEndpoint,
+    };
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_process is not null) throw new InvalidOperationException("the VM was started already");
+        Directory.CreateDirectory(Config.StateDirectory);
+        var command = _options.HelperCommand ?? HelperLauncher.Command();
+        var psi = new ProcessStartInfo(command[0])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in command.Skip(1)) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { HelperProtocol.Verb, "--state", Config.StateDirectory }) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in _options.HelperEnvironment) psi.Environment[k] = v;
+        var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _helperOutput.Add(e.Data); };
+        process.Exited += (_, _) => _ = CompleteExitAsync(process);
+        StartTimes.SpawnedUtc = DateTime.UtcNow;
+        try
+        {
+            process.Start();
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            process.Dispose();
+            throw new VmException($"cannot start the libkrun helper ({command[0]}): {e.Message}");
+        }
+        _process = process;
+        File.WriteAllText(Path.Combine(Config.StateDirectory, "vmm.pid"), process.Id.ToString());
+        File.WriteAllText(Path.Combine(Config.StateDirectory, "owner.pid"), Environment.ProcessId.ToString());
+        process.BeginErrorReadLine();
+        _ = ReadEventsAsync(process.StandardOutput);
+
+        try
+        {
+            await process.StandardInput.WriteLineAsync(JsonSerializer.Serialize(HelperConfig(), HelperJsonContext.Default.HelperConfig).AsMemory(), cancellationToken);
+            await process.StandardInput.FlushAsync(cancellationToken);
+            process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+            // The helper is gone already; its exit says why.
+        }
+
+        await WaitAsync(_starting.Task, "start the VM", cancellationToken);
+
+        // libkrun makes the agent socket while it builds the VM, before the guest runs.
+        await WaitAsync(WaitForFileAsync(AgentChannel.HostEndpoint, cancellationToken), "set up the agent socket", cancellationToken);
+        StartTimes.ReadyUtc = DateTime.UtcNow;
+    }
+
+    /// <summary>Waits for <paramref name="step"/>; fails with the helper's words when it reports an error or exits first.</summary>
+    private async Task WaitAsync(Task step, string what, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.StartTimeout);
+        var delay = Task.Delay(Timeout.Infinite, timeout.Token);
+        var first = await Task.WhenAny(step, _failed.Task, _exited.Task, delay);
+        if (first == step)
+        {
+            await step;
+            // A step may end because the helper did (the socket wait does); that is no success.
+            if (!_exited.Task.IsCompleted) return;
+            first = _exited.Task;
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        if (first == _failed.Task)
+            throw new VmException($"libkrun could not {what}: {await _failed.Task}\n{ConsoleTail()}");
+        if (first == _exited.Task)
+        {
+            // The error line, if any, comes before the end of the helper's output.
+            await WaitForEventsReadAsync();
+            var reason = _failed.Task.IsCompleted ? await _failed.Task : (await _exited.Task).Description;
+            throw new VmException($"libkrun could not {what}: {reason}\n{ConsoleTail()}");
+        }
+        throw new VmException($"libkrun did not {what} within {_options.StartTimeout.TotalSeconds:0}s\n{ConsoleTail()}");
+    }
+
+    private async Task WaitForFileAsync(string path, CancellationToken cancellationToken)
+    {
+        while (!File.Exists(path) && !_exited.Task.IsCompleted) await Task.Delay(2, cancellationToken);
+    }
+
+    private async Task ReadEventsAsync(StreamReader stdout)
+    {
+        try
+        {
+            while (await stdout.ReadLineAsync() is { } line)
+            {
+                HelperEvent? e = null;
+                try
+                {
+                    e = JsonSerializer.Deserialize(line, HelperJsonContext.Default.HelperEvent);
+                }
+                catch (JsonException) { }
+                switch (e?.Event)
+                {
+                    case HelperProtocol.Configured: _configured.TrySetResult(); break;
+                    case HelperProtocol.Starting: _starting.TrySetResult(); break;
+                    case HelperProtocol.Error: _failed.TrySetResult(e.Message ?? "unknown error"); break;
+                    default: _helperOutput.Add(line); break;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException) { }
+        finally
+        {
+            _eventsRead.TrySetResult();
+        }
+    }
+
+    /// <summary>The helper's last words (an error line) precede the end of its output; waits for them, briefly.</summary>
+    private Task WaitForEventsReadAsync() => Task.WhenAny(_eventsRead.Task, Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None));
+
+    private async Task CompleteExitAsync(Process process)
+    {
+        await WaitForEventsReadAsync();
+        int? code = null;
+        try { code = process.ExitCode; } catch (InvalidOperationException) { }
+        var description = _failed.Task.IsCompleted ? $"the libkrun helper failed: {_failed.Task.Result}" : code switch
+        {
+            0 => "the VM powered off",
+            137 => "the libkrun helper was killed (SIGKILL)",
+            143 => "the libkrun helper was terminated (SIGTERM)",
+            null => "the libkrun helper exited",
+            > 128 and < 160 => $"the libkrun helper was killed by signal {code - 128}",
+            _ => $"the libkrun helper crashed or libkrun failed (exit code {code})",
+        };
+        _exited.TrySetResult(new VmExit(code, description));
+    }
+
+    public async ValueTask<Stream> ConnectAgentAsync(CancellationToken cancellationToken)
+    {
+        return await UnixSocketConnection.ConnectAsync(AgentChannel.HostEndpoint, cancellationToken);
+    }
+
+    public string ConsoleTail(int maxLines = 30) => ConsoleLog.Tail(ConsoleLogPath, "libkrun helper", _helperOutput.Snapshot(), maxLines);
+
+    /// <summary>Waits <paramref name="grace"/>, then SIGTERM, then SIGKILL after <see cref="LibkrunOptions.TermGrace"/>.</summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        var p = _process;
+        if (p is null) return;
+        if (!_exited.Task.IsCompleted && grace > TimeSpan.Zero) await Task.WhenAny(_exited.Task, Task.Delay(grace));
+        if (!_exited.Task.IsCompleted && !p.HasExited)
+        {
+            Libc.Kill(p.Id, Libc.SIGTERM);
+            await Task.WhenAny(_exited.Task, Task.Delay(_options.TermGrace));
+            if (!_exited.Task.IsCompleted)
+            {
+                try { p.Kill(); } catch (InvalidOperationException) { }
+            }
+        }
+        await p.WaitForExitAsync();
+        // Exited events may lag the wait; the exit is known now.
+        await CompleteExitAsync(p);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        try
+        {
+            await StopAsync(TimeSpan.Zero);
+        }
+        finally
+        {
+            _process?.Dispose();
+            StateDirectories.Remove(Config.StateDirectory);
+        }
+    }
+}
+
+/// <summary>How libkrun helpers are started and stopped.</summary>
+public sealed record LibkrunOptions
+{
+    /// <summary>The program and leading arguments that run the shim (default: <see cref="HelperLauncher"/>).</summary>
+    public IReadOnlyList<string>? HelperCommand { get; init; }
+
+    /// <summary>Variables added to the helper's environment.</summary>
+    public IReadOnlyDictionary<string, string> HelperEnvironment { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>How long the helper may take to set the VM up.</summary>
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>How long a helper has between SIGTERM and SIGKILL.</summary>
+    public TimeSpan TermGrace { get; init; } = TimeSpan.FromSeconds(3);
+}

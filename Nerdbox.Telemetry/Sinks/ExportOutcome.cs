@@ -1,0 +1,12 @@
+using OpenTelemetry.Proto.Collector.Trace.V1;
+
+namespace Nerdbox.Telemetry.Sinks;
+
+/// <summary>What a destination said about one request: spans it rejected (partial success) and its message.</summary>
+public readonly record struct ExportOutcome(long RejectedSpans, string Message)
+{
+    public static readonly ExportOutcome Accepted = new(0, "");
+
+    public static ExportOutcome From(ExportTraceServiceResponse? response) =>
+        response?.PartialSuccess is { } partial ? new(partial.RejectedSpans, partial.ErrorMessage) : Accepted;
+}

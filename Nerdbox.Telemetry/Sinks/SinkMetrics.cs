@@ -1,0 +1,28 @@
+using Nerdbox.Telemetry;
+using System.Diagnostics.Metrics;
+
+namespace Nerdbox.Telemetry.Sinks;
+
+/// <summary>
+/// The sinks' counters on the shim's meter, so dropped spans show up wherever metrics go,
+/// not only in <see cref="ISpanSink.Stats"/>. Tagged by destination name.
+/// </summary>
+internal static class SinkMetrics
+{
+    public const string MeterName = ShimTracing.SourceName;
+    public const string SpansSentName = "nerdbox.otlp.spans_sent";
+    public const string SpansDroppedName = "nerdbox.otlp.spans_dropped";
+
+    private static readonly Counter<long> Sent = ShimTracing.Meter.CreateCounter<long>(SpansSentName, "{span}", "Spans a sink delivered to its destination");
+    private static readonly Counter<long> Dropped = ShimTracing.Meter.CreateCounter<long>(SpansDroppedName, "{span}", "Spans a sink gave up on: queue full, destination down, or rejected");
+
+    public static void AddSent(string destination, long spans)
+    {
+        if (spans > 0) Sent.Add(spans, new KeyValuePair<string, object?>("destination", destination));
+    }
+
+    public static void AddDropped(string destination, long spans)
+    {
+        if (spans > 0) Dropped.Add(spans, new KeyValuePair<string, object?>("destination", destination));
+    }
+}

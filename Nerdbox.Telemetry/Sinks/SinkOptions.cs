@@ -1,0 +1,19 @@
+namespace Nerdbox.Telemetry.Sinks;
+
+/// <summary>Bounds and pacing of a queued sink. The defaults hold a boot's few hundred spans many times over and keep up with a guest that streams spans in bulk.</summary>
+public sealed record SinkOptions
+{
+    /// <summary>Spans waiting to be sent, at most; a batch that would exceed this is dropped whole.</summary>
+    public int MaxQueuedSpans { get; init; } = 65536;
+
+    /// <summary>Batches waiting to be sent, at most (bounds many tiny batches, too).</summary>
+    public int MaxQueuedBatches { get; init; } = 1024;
+
+    /// <summary>Spans merged into one export request, at most (a single bigger batch still goes alone).</summary>
+    public int MaxSpansPerExport { get; init; } = 8192;
+
+    /// <summary>How long one export may take before it counts as failed. Null: the destination's own timeout.</summary>
+    public TimeSpan? ExportTimeout { get; init; }
+
+    public static readonly SinkOptions Default = new();
+}

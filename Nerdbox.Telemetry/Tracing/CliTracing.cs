@@ -1,0 +1,51 @@
+using Microsoft.Extensions.Logging;
+using Nerdbox.Telemetry.Otlp;
+using Nerdbox.Telemetry.Sinks;
+using OpenTelemetry.Trace;
+
+namespace Nerdbox.Telemetry.Tracing;
+
+/// <summary>
+/// Tracing for the CLI verbs: the shim's spans through the SDK, the guest's through the relay, both
+/// into every configured OTLP destination, an optional OTLP JSON file, and memory (so that the
+/// run can show its own trace when it ends).
+/// </summary>
+public sealed class CliTracing : IAsyncDisposable
+{
+    private readonly TracerProvider _provider;
+
+    private CliTracing(SpanSinkSet sinks, InMemorySpanSink memory)
+    {
+        Sinks = sinks;
+        Memory = memory;
+        _provider = ShimTracerProvider.Create(Sinks);
+    }
+
+    public SpanSinkSet Sinks { get; }
+    public InMemorySpanSink Memory { get; }
+
+    public static CliTracing Start(ILoggerFactory loggers, string? jsonFile = null)
+    {
+        var memory = new InMemorySpanSink("this run");
+        var extra = new List<ISpanSink> { memory };
+        if (jsonFile is not null) extra.Add(new OtlpJsonFileSink(jsonFile, "file " + jsonFile, loggers.CreateLogger("Nerdbox.Telemetry.Sinks")));
+        return new CliTracing(SpanSinks.Create(OtlpConfiguration.FromEnvironment(), loggers, [.. extra]), memory);
+    }
+
+    /// <summary>Sends what the run made everywhere, waiting at most <paramref name="timeout"/>.</summary>
+    public async Task FlushAsync(TimeSpan timeout)
+    {
+        _provider.ForceFlush((int)timeout.TotalMilliseconds);
+        await Sinks.FlushAsync(timeout);
+    }
+
+    /// <summary>One line per destination: what was sent and what was dropped.</summary>
+    public IEnumerable<string> Report() => Sinks.StatsBySink.Select(kv =>
+        $"{kv.Name}: {kv.Stats.SpansSent} spans sent, {kv.Stats.SpansDropped} dropped" + (kv.Stats.LastError is { } e ? $" ({e})" : ""));
+
+    public async ValueTask DisposeAsync()
+    {
+        _provider.Dispose();
+        await Sinks.DisposeAsync();
+    }
+}
