@@ -1,26 +1,52 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian 12 machine for Nerdbox: the host packages the shim and its tests need,
-# a build of the solution, a sample busybox bundle in samples/hello, and a first VM boot of it
-# (which builds the guest image, with progress, and prints the container's output and timings).
-# Usage: bash setup.sh [--packages-only] [--with-test-tools]
-#   --packages-only    install the host packages and stop (no build, no sample bundle)
-#   --with-test-tools  also install what only the tests use: Debian's Chromium, for the dashboard browser test
+# Sets up a fresh Debian 12 machine for Nerdbox: checks the prerequisites, installs the host packages
+# the shim and the tests need, builds the solution, makes a sample busybox bundle in samples/hello,
+# and boots a first VM from it (which builds the guest image, with progress, and prints the
+# container's output and timings). After it, `dotnet test Nerdbox.sln` needs nothing more.
+# Usage: bash setup.sh [--packages-only]
+#   --packages-only    check the prerequisites, install the host packages and stop (no build, no boot)
 set -euo pipefail
 cd "$(dirname "$0")"
 
 packages_only=0
-packages=(qemu-system-x86 busybox-static crun lz4 erofs-utils xz-utils)
-test_packages=(chromium)
 for arg in "$@"; do
   case "$arg" in
     --packages-only) packages_only=1 ;;
-    --with-test-tools) packages+=("${test_packages[@]}") ;;
-    *) echo "setup: unknown option $arg (want --packages-only, --with-test-tools)"; exit 2 ;;
+    # Kept for older instructions: the test tools are always installed now.
+    --with-test-tools) ;;
+    *) echo "setup: unknown option $arg (want --packages-only)"; exit 2 ;;
   esac
 done
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
 
+# Prerequisites: each one checked, every missing one named before anything is installed.
+problems=()
+[ "$(uname -m)" = "x86_64" ] || problems+=("an x86-64 machine (this is $(uname -m)): the guest kernel and QEMU's microvm are x86-64")
+[ -r /etc/debian_version ] && [ "$(cut -d. -f1 /etc/debian_version)" = "12" ] ||
+  problems+=("Debian 12 (this is $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME" || echo unknown)): package names and the guest kernel come from Debian 12")
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo"
+  else problems+=("root, or sudo without a password: packages are installed with apt-get"); fi
+fi
+if ! command -v dotnet >/dev/null; then
+  problems+=("the .NET 10 SDK (dotnet not found; https://dot.net)")
+elif ! dotnet --list-sdks 2>/dev/null | grep -q '^10\.'; then
+  problems+=("the .NET 10 SDK (dotnet has: $(dotnet --list-sdks | cut -d' ' -f1 | tr '\n' ' '))")
+fi
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  problems+=("Node.js 18 or later with npm: the tests check Mermaid charts with Mermaid's own parser")
+elif [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 18 ]; then
+  problems+=("Node.js 18 or later (this is $(node --version))")
+fi
+if [ "${#problems[@]}" -gt 0 ]; then
+  echo "setup: this machine lacks what Nerdbox needs:"
+  for p in "${problems[@]}"; do echo "  - $p"; done
+  exit 1
+fi
+
+# QEMU, busybox, crun and the EROFS and decompression tools for the guest image; Chromium for the
+# dashboard's browser test.
+packages=(qemu-system-x86 busybox-static crun lz4 erofs-utils xz-utils chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -36,7 +62,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 [ "$packages_only" -eq 1 ] && exit 0
 
-command -v dotnet >/dev/null || { echo "setup: the .NET 10 SDK is needed (dotnet not found)"; exit 1; }
 echo "setup: building"
 dotnet build Nerdbox.sln -nologo -v q
 if [ ! -f samples/hello/config.json ] || [ ! -d samples/hello/rootfs ]; then

@@ -76,6 +76,10 @@ internal sealed class SpanSanitizer(RelayBounds bounds, RelayStats stats)
             case AnyValue.ValueOneofCase.BytesValue when value.BytesValue.Length > bounds.MaxAttributeValueLength:
                 value.BytesValue = ByteString.CopyFrom(value.BytesValue.Span[..bounds.MaxAttributeValueLength]);
                 return 1;
+            case AnyValue.ValueOneofCase.StringValueStrindex:
+                // An index into a string table the guest's spans do not carry: meaningless here.
+                value.StringValue = "(string table reference dropped)";
+                return 1;
             case AnyValue.ValueOneofCase.ArrayValue:
             case AnyValue.ValueOneofCase.KvlistValue:
                 if (depth >= 2)

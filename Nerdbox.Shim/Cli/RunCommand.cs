@@ -1,10 +1,10 @@
+using System.CommandLine;
 using Microsoft.Extensions.Logging;
-using Nerdbox.Engine.GuestImage;
-using Nerdbox.Telemetry.Sinks;
+using Nerdbox.Engine.Bundles;
 using Nerdbox.Engine.Tasks;
-using Nerdbox.Engine.Vm;
-using Nerdbox.Engine.Boot;
+using Nerdbox.Telemetry.Sinks;
 using Nerdbox.Telemetry.Tracing;
+using Nerdbox.TraceViewer.Rendering;
 
 namespace Nerdbox.Shim.Cli;
 
@@ -14,41 +14,52 @@ namespace Nerdbox.Shim.Cli;
 /// </summary>
 public static class RunCommand
 {
-    public const string Usage = """
-        usage: nerdbox-shim run BUNDLE [options]
-          --id ID             task id (default: run-<random>)
-          --backend NAME      auto (default), qemu or libkrun
-          --accel NAME        auto (default), kvm or tcg
-          --cpus N            guest CPUs (default 1)
-          --memory MIB        guest memory (default 512)
-          --timeout SECONDS   how long the guest agent may take to answer (default 30)
-          --trace FORMAT      print this run's trace when it ends: tree, mermaid or markdown
-          --trace-file PATH   also write the trace as OTLP JSON (read it with: trace show --source file:PATH)
-          --quiet             no progress or summary on stderr
-        The trace also goes to OTEL_EXPORTER_OTLP_ENDPOINT and NERDBOX_OTLP_EXTRA_ENDPOINTS when set.
-        """;
+    private sealed record Request(string Bundle, string? Id, VmRequest Vm, string? TraceFormat, string? TraceFile, bool Quiet);
 
-    public static async Task<int> RunAsync(string[] args, CancellationToken ct)
+    public static Command Create()
     {
-        var a = new CliArgs(args, "quiet");
-        if (a.Positional.Count != 1) { Console.Error.WriteLine(Usage); return 2; }
-        var quiet = a.Has("quiet");
-        void Progress(string line) { if (!quiet) Console.Error.WriteLine("nerdbox: " + line); }
+        var bundle = new Argument<string>("BUNDLE") { Description = "an OCI bundle directory (config.json and its rootfs)" };
+        var id = new Option<string>("--id") { Description = "task id (default: run-<random>)", HelpName = "ID" };
+        var vm = new VmOptions();
+        var trace = CliOptions.OneOf("--trace",
+            "print this run's trace when it ends (it also goes to OTEL_EXPORTER_OTLP_ENDPOINT and NERDBOX_OTLP_EXTRA_ENDPOINTS when set)",
+            TraceRendering.Formats);
+        var traceFile = new Option<string>("--trace-file")
+        {
+            Description = "also write the trace as OTLP JSON (read it with: trace show --source file:PATH)",
+            HelpName = "PATH",
+        };
+        var quiet = new Option<bool>("--quiet") { Description = "no progress or summary on stderr" };
+        var command = new Command("run", "Boot a VM, run the bundle's container, print its output and timings, and exit with its exit code.")
+        {
+            bundle, id,
+        };
+        vm.AddTo(command);
+        command.Add(trace);
+        command.Add(traceFile);
+        command.Add(quiet);
+        command.SetAction((r, ct) => RunAsync(new Request(r.GetRequiredValue(bundle), r.GetValue(id), vm.Read(r),
+            r.GetValue(trace), r.GetValue(traceFile), r.GetValue(quiet)), ct));
+        return command;
+    }
 
-        var traceFormat = a.Get("trace");
-        if (traceFormat is not (null or "tree" or "mermaid" or "markdown")) throw new ArgumentException($"--trace wants tree, mermaid or markdown, not '{traceFormat}'");
+    private static async Task<int> RunAsync(Request request, CancellationToken ct)
+    {
+        // A bad bundle fails at once, before the host-package check and any guest image work.
+        OciBundle.Load(request.Bundle);
+        void Progress(string line) { if (!request.Quiet) Console.Error.WriteLine("nerdbox: " + line); }
 
-        var options = await PrepareAsync(a, Progress, ct);
-        var id = a.Get("id") ?? "run-" + Guid.NewGuid().ToString("N")[..8];
-        using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(quiet ? LogLevel.Error : LogLevel.Warning));
-        await using var tracing = CliTracing.Start(loggers, a.Get("trace-file"));
-        Progress($"booting a VM ({options.Backend.Name}) for {a.Positional[0]}");
+        var options = await VmOptions.PrepareAsync(request.Vm, Progress, ct);
+        var id = request.Id ?? "run-" + Guid.NewGuid().ToString("N")[..8];
+        using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(request.Quiet ? LogLevel.Error : LogLevel.Warning));
+        await using var tracing = CliTracing.Start(loggers, request.TraceFile);
+        Progress($"booting a VM ({options.Backend.Name}) for {request.Bundle}");
         using var stdout = Console.OpenStandardOutput();
         using var stderr = Console.OpenStandardError();
         TaskRun.Outcome run;
         try
         {
-            run = await TaskRun.RunAsync(id, a.Positional[0], options with { GuestSpanSink = tracing.Sinks }, (isErr, data) =>
+            run = await TaskRun.RunAsync(id, request.Bundle, options with { GuestSpanSink = tracing.Sinks }, (isErr, data) =>
             {
                 lock (stdout) (isErr ? stderr : stdout).Write(data.Span);
             }, ct: ct);
@@ -59,31 +70,17 @@ public static class RunCommand
             await tracing.FlushAsync(TimeSpan.FromSeconds(5));
         }
         Progress($"container exited with {run.ExitStatus} ({run.Backend}, agent {run.Agent?.AgentVersion}, kernel {run.Agent?.KernelRelease})");
-        if (!quiet)
+        if (!request.Quiet)
         {
             Console.Error.WriteLine(run.Phases.Summary());
             Console.Error.WriteLine($"trace {run.TraceId}" + (run.Relay is { } r ? $"; guest spans: {r}" : ""));
             foreach (var line in tracing.Report()) Console.Error.WriteLine("  " + line);
         }
-        if (traceFormat is not null)
+        if (request.TraceFormat is { } format)
         {
             var model = await new TraceViewer.Sources.InMemoryOtlpSource(tracing.Memory.Snapshot()).GetAsync(run.TraceId, ct);
-            Console.Error.WriteLine(TraceCommand.Render(model, traceFormat));
+            Console.Error.WriteLine(TraceCommand.Render(model, format));
         }
         return run.ExitStatus;
-    }
-
-    /// <summary>Selects the backend and makes sure the guest image is built (with progress); shared by run, bench and serve.</summary>
-    public static async Task<VmTaskOptions> PrepareAsync(CliArgs a, Action<string> progress, CancellationToken ct)
-    {
-        var shape = new VmShape
-        {
-            Backend = a.Get("backend", VmShape.Auto),
-            Accelerator = a.Get("accel", VmShape.Auto),
-            Cpus = a.GetInt("cpus", VmShape.DefaultCpus),
-            MemoryMib = a.GetInt("memory", VmShape.DefaultMemoryMib),
-        };
-        var options = await BootPreparation.PrepareAsync(shape, progress, ct);
-        return options with { BootTimeout = TimeSpan.FromSeconds(a.GetSeconds("timeout", 30)) };
     }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Nerdbox.Telemetry;
 using Nerdbox.TraceViewer;
 using Nerdbox.TraceViewer.Sources;
@@ -12,49 +13,60 @@ namespace Nerdbox.Shim.Cli;
 /// </summary>
 public static class TraceCommand
 {
-    public const string Usage = """
-        usage: nerdbox-shim trace show [ID|latest] --source SOURCE [--service NAME] [--api-key KEY]
-                                       [--format tree|mermaid|markdown] [--lookback MINUTES]
-          SOURCE is one of
-            file:PATH           a file of OTLP JSON ({"resourceSpans": [...]}) or Jaeger JSON
-            jaeger:URL          Jaeger's query API, e.g. jaeger:http://localhost:16686
-            jaeger-v3:URL       Jaeger's v3 API (OTLP JSON), e.g. jaeger-v3:http://localhost:16686
-            aspire:URL          the Aspire dashboard's telemetry API, e.g. aspire:http://localhost:18888
-          latest (the default) is the newest trace of --service (default nerdbox for Jaeger and
-          Aspire; any service in a file) within --lookback minutes (default 60).
-          --api-key (or NERDBOX_TRACE_API_KEY) is sent as x-api-key to the Aspire dashboard.
-          --format: tree (default), mermaid (bare chart), markdown (chart in a ```mermaid block + tree)
-        """;
+    private const string Latest = "latest";
 
-    public static Task<int> RunAsync(string[] args, CancellationToken ct) => RunAsync(args, Console.Out, Console.Error, ct);
+    private const string SourceKinds = "file:PATH, jaeger:URL, jaeger-v3:URL or aspire:URL";
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    public static Command Create()
     {
-        var a = new CliArgs(args, "help");
-        if (a.Has("help") || a.Positional.FirstOrDefault() == "help")
+        var id = new Argument<string>("ID|latest")
         {
-            await stdout.WriteLineAsync(Usage);
-            return 0;
-        }
-        if (a.Positional.Count is 0 or > 2 || a.Positional[0] != "show" || a.Get("source") is not { Length: > 0 } spec)
-            return BadUsage(stderr, a.Positional.FirstOrDefault() is { } v && v != "show" ? $"unknown trace verb '{v}'" : null);
-        var format = a.Get("format", "tree");
-        if (!TraceRendering.Formats.Contains(format)) return BadUsage(stderr, $"unknown format '{format}'");
-        var id = a.Positional.Count == 2 && a.Positional[1] != "latest" ? a.Positional[1] : null;
-        if (id is not null && !TraceIds.IsValid(id)) return BadUsage(stderr, $"'{id}' is not a trace id (1 to 32 hex digits) or 'latest'");
-        var lookback = TimeSpan.FromMinutes(a.Get("lookback") is { } m ? (double.TryParse(m, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0 ? n : -1) : 60);
-        if (lookback <= TimeSpan.Zero) return BadUsage(stderr, "--lookback wants a positive number of minutes");
+            Description = "a trace id (1 to 32 hex digits), or latest: the newest trace of --service within --lookback",
+            Arity = ArgumentArity.ZeroOrOne,
+            DefaultValueFactory = _ => Latest,
+        };
+        id.Validators.Add(r =>
+        {
+            if (r.Tokens is [{ Value: var v }] && v != Latest && !TraceIds.IsValid(v))
+                r.AddError($"'{v}' is not a trace id (1 to 32 hex digits) or '{Latest}'");
+        });
+        var source = new Option<string>("--source")
+        {
+            Description = $"where the trace is: {SourceKinds}. A file holds OTLP JSON or Jaeger JSON; jaeger-v3 is Jaeger's v3 API (OTLP JSON); aspire is the Aspire dashboard's telemetry API",
+            HelpName = "SOURCE",
+            Required = true,
+        };
+        source.Validators.Add(r =>
+        {
+            if (r.Tokens is [{ Value: var spec }] && SourceProblem(spec) is { } problem) r.AddError(problem);
+        });
+        var service = new Option<string>("--service") { Description = $"the service whose latest trace to show (default {ShimTracing.ServiceName} for Jaeger and Aspire; any service in a file)", HelpName = "NAME" };
+        var apiKey = new Option<string>("--api-key") { Description = "sent as x-api-key to the Aspire dashboard (default: NERDBOX_TRACE_API_KEY)", HelpName = "KEY" };
+        var format = CliOptions.OneOf("--format", "tree, mermaid (a bare chart) or markdown (the chart in a ```mermaid block, then the tree)",
+            TraceRendering.Formats, TraceRendering.Formats[0]);
+        var lookback = CliOptions.PositiveNumber("--lookback", "MINUTES", "how far back to look for the latest trace", 60);
 
-        ITraceSource source;
-        try
+        var show = new Command("show", "Print one trace as a tree with its critical path, or as a Mermaid gantt chart.")
         {
-            source = CreateSource(spec, a.Get("service"), a.Get("api-key") ?? Environment.GetEnvironmentVariable("NERDBOX_TRACE_API_KEY"), lookback);
-        }
-        catch (ArgumentException e)
+            id, source, service, apiKey, format, lookback,
+        };
+        show.SetAction(async (r, ct) =>
         {
-            return BadUsage(stderr, e.Message);
-        }
+            var requested = r.GetValue(id);
+            var traceSource = CreateSource(r.GetRequiredValue(source), r.GetValue(service),
+                r.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("NERDBOX_TRACE_API_KEY"), TimeSpan.FromMinutes(r.GetValue(lookback)));
+            return await ShowAsync(traceSource, requested == Latest ? null : requested, r.GetRequiredValue(format),
+                r.InvocationConfiguration.Output, r.InvocationConfiguration.Error, ct);
+        });
+        return new Command("trace", $"Read a trace from a file, Jaeger or the Aspire dashboard: {SourceKinds}.") { show };
+    }
 
+    /// <summary>Runs <c>trace ARGS</c> in this process, writing to <paramref name="stdout"/> and <paramref name="stderr"/>.</summary>
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken ct) =>
+        ShimCli.RunAsync(["trace", .. args], stdout, stderr, ct);
+
+    private static async Task<int> ShowAsync(ITraceSource source, string? id, string format, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
         try
         {
             var trace = await source.GetAsync(id, ct);
@@ -74,28 +86,31 @@ public static class TraceCommand
     /// <summary>Makes the source a <c>--source</c> value names; <see cref="ArgumentException"/> when it names none.</summary>
     public static ITraceSource CreateSource(string spec, string? service, string? apiKey, TimeSpan lookback)
     {
-        var colon = spec.IndexOf(':');
-        var kind = colon > 0 ? spec[..colon] : "";
-        var rest = colon > 0 ? spec[(colon + 1)..] : "";
-        if (rest.Length == 0) throw new ArgumentException($"--source '{spec}' wants KIND:WHERE (file:PATH, jaeger:URL, jaeger-v3:URL, aspire:URL)");
+        if (SourceProblem(spec) is { } problem) throw new ArgumentException(problem);
+        var (kind, rest) = Split(spec);
         var remoteService = service ?? ShimTracing.ServiceName;
         return kind switch
         {
             "file" => new OtlpFileSource(rest, service),
-            "jaeger" => new JaegerSource(Url(rest), remoteService) { Lookback = lookback },
-            "jaeger-v3" => new JaegerV3Source(Url(rest), remoteService) { Lookback = lookback },
-            "aspire" => new AspireDashboardSource(Url(rest), remoteService, apiKey),
-            _ => throw new ArgumentException($"unknown source kind '{kind}' (want file, jaeger, jaeger-v3 or aspire)"),
+            "jaeger" => new JaegerSource(new Uri(rest), remoteService) { Lookback = lookback },
+            "jaeger-v3" => new JaegerV3Source(new Uri(rest), remoteService) { Lookback = lookback },
+            _ => new AspireDashboardSource(new Uri(rest), remoteService, apiKey),
         };
-
-        static Uri Url(string s) =>
-            Uri.TryCreate(s, UriKind.Absolute, out var u) && u.Scheme is "http" or "https" ? u : throw new ArgumentException($"'{s}' is not an http(s) URL");
     }
 
-    private static int BadUsage(TextWriter stderr, string? problem)
+    /// <summary>What is wrong with a <c>--source</c> value, or null when it names a source.</summary>
+    private static string? SourceProblem(string spec)
     {
-        if (problem is not null) stderr.WriteLine("nerdbox: " + problem);
-        stderr.WriteLine(Usage);
-        return 2;
+        var (kind, rest) = Split(spec);
+        if (rest.Length == 0) return $"--source '{spec}' wants KIND:WHERE ({SourceKinds})";
+        if (kind is not ("file" or "jaeger" or "jaeger-v3" or "aspire")) return $"unknown source kind '{kind}' (want file, jaeger, jaeger-v3 or aspire)";
+        if (kind != "file" && !(Uri.TryCreate(rest, UriKind.Absolute, out var u) && u.Scheme is "http" or "https")) return $"'{rest}' is not an http(s) URL";
+        return null;
+    }
+
+    private static (string Kind, string Where) Split(string spec)
+    {
+        var colon = spec.IndexOf(':');
+        return colon > 0 ? (spec[..colon], spec[(colon + 1)..]) : ("", "");
     }
 }

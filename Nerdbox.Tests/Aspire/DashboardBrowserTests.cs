@@ -18,7 +18,7 @@ public sealed class DashboardBrowserTests(AppHostFixture app)
     public async Task The_trace_page_shows_the_guest_spans_of_the_sample_boot()
     {
         Assert.True(File.Exists(ChromiumPath),
-            $"{ChromiumPath} is missing: the browser test needs Debian's Chromium (apt-get install chromium, or bash setup.sh --packages-only --with-test-tools)");
+            $"{ChromiumPath} is missing: the browser test needs Debian's Chromium (apt-get install chromium, or bash setup.sh --packages-only)");
         await app.StartAsync();
         var traceId = app.Sample.TraceId;
         await WaitForTraceInDashboardAsync(traceId);

@@ -264,6 +264,22 @@ public sealed class RelayBoundsTests : IDisposable
         Assert.True(sizeAfter < sizeBefore / 100, $"{sizeBefore} bytes in, {sizeAfter} out");
     }
 
+    [Fact]
+    public async Task A_string_table_reference_from_the_guest_is_replaced_and_counted()
+    {
+        await using var relay = Relay();
+        var span = GoodSpan("strindex");
+        span.Attributes.Add(new KeyValue { Key = "ref", Value = new AnyValue { StringValueStrindex = 7 } });
+        span.Attributes.Add(new KeyValue { KeyStrindex = 3, Value = new AnyValue { StringValue = "keyed by index" } });
+
+        relay.Forward(Batch("scope", span));
+
+        var (_, _, got) = Assert.Single(Forwarded());
+        Assert.Equal("(string table reference dropped)", got.Attributes.Single(a => a.Key == "ref").Value.StringValue);
+        Assert.DoesNotContain(got.Attributes, a => a.Key == "" || a.KeyStrindex != 0);
+        Assert.True(relay.Stats.TruncatedValues >= 2, $"{relay.Stats.TruncatedValues} cuts counted");
+    }
+
     private static AnyValue Nested(int depth)
     {
         var v = new AnyValue { StringValue = "bottom" };

@@ -1,4 +1,4 @@
-using System.Text.RegularExpressions;
+using Nerdbox.Telemetry.Otlp;
 
 namespace Nerdbox.TraceViewer.Model;
 
@@ -7,33 +7,18 @@ namespace Nerdbox.TraceViewer.Model;
 /// (Jaeger may drop leading zeros, protobuf JSON writes base64, people type upper case), and ids are
 /// only compared after going through here.
 /// </summary>
-public static partial class TraceIds
+public static class TraceIds
 {
-    [GeneratedRegex("^[0-9a-fA-F]{1,32}$")]
-    private static partial Regex Hex();
-
     /// <summary>True when <paramref name="id"/> is something a user may ask for: 1 to 32 hex digits.</summary>
-    public static bool IsValid(string? id) => id is not null && Hex().IsMatch(id);
+    public static bool IsValid(string? id) => OtlpIds.IsHex(id);
 
     /// <summary>32 lower-case hex digits, or null when <paramref name="id"/> is neither hex nor base64 of 8 or 16 bytes.</summary>
-    public static string? NormaliseTraceId(string id) => Normalise(id) is { Length: <= 32 } s ? s.PadLeft(32, '0') : null;
+    public static string? NormaliseTraceId(string id) => OtlpIds.ToHex(id, 16);
 
     /// <summary>16 lower-case hex digits, or null when <paramref name="id"/> is neither hex nor base64 of 8 bytes.</summary>
-    public static string? NormaliseSpanId(string id) => Normalise(id) is { Length: <= 16 } s ? s.PadLeft(16, '0') : null;
+    public static string? NormaliseSpanId(string id) => OtlpIds.ToHex(id, 8);
 
     /// <summary>The same trace id, however it was spelt (a 64-bit id equals its zero-padded 128-bit form).</summary>
     public static bool SameTrace(string a, string b) =>
         NormaliseTraceId(a) is { } x && NormaliseTraceId(b) is { } y && x == y;
-
-    private static string? Normalise(string id)
-    {
-        id = id.Trim();
-        if (id.Length == 0) return null;
-        if (Hex().IsMatch(id)) return id.ToLowerInvariant();
-        // Protobuf's canonical JSON writes bytes as base64; OTLP JSON says hex. Accept both.
-        var bytes = new byte[24];
-        if (Convert.TryFromBase64String(id, bytes, out var n) && (n == 8 || n == 16))
-            return Convert.ToHexStringLower(bytes.AsSpan(0, n));
-        return null;
-    }
 }

@@ -29,7 +29,7 @@ public sealed class AspireDashboardSource(Uri baseUrl, string? service = null, s
             ?? throw new TraceViewerException(traceId is not null
                 ? $"{Description}: trace {traceId} not found (404)"
                 : $"{Description}: the dashboard knows no resource '{service}' (404)");
-        var spans = OtlpJson.Read(body, origin);
+        var spans = OtlpEnvelope.Read(body, origin);
         if (spans.Count == 0 && traceId is null)
             throw new TraceViewerException($"{Description}: the dashboard has no traces" + (service is null ? "" : $" for resource '{service}'"));
         // The dashboard filters by resource already; its resource names need not equal service.name, so don't filter again.

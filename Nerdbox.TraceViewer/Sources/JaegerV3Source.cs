@@ -38,7 +38,7 @@ public sealed class JaegerV3Source(Uri baseUrl, string? service = null, HttpClie
             ?? throw new TraceViewerException(traceId is not null
                 ? $"{Description}: trace {traceId} not found (404)"
                 : $"{Description}: no traces for service '{service}' in the last {Lookback.TotalMinutes:0} minutes");
-        return TraceBuilder.Build(OtlpJson.Read(body, origin), traceId, service, origin);
+        return TraceBuilder.Build(OtlpEnvelope.Read(body, origin), traceId, service, origin);
     }
 
     private static string Rfc3339(DateTimeOffset t) => Uri.EscapeDataString(t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));

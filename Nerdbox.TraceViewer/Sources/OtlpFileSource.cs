@@ -22,9 +22,9 @@ public sealed class OtlpFileSource(string path, string? service = null) : ITrace
             throw new TraceViewerException($"{Description}: cannot read it: {e.Message}", e);
         }
         var docs = JsonDocuments.Parse(text, Description);
-        var spans = JaegerJson.Recognises(docs) && !OtlpJson.Recognises(docs)
+        var spans = JaegerJson.Recognises(docs) && !OtlpEnvelope.Recognises(docs)
             ? JaegerJson.Read(docs, text, Description)
-            : OtlpJson.Read(docs, text, Description);
+            : OtlpEnvelope.Read(docs, text, Description);
         return TraceBuilder.Build(spans, traceId, service, Description);
     }
 }

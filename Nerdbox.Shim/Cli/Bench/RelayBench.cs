@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using Nerdbox.Api.Traces.V1;
 using Nerdbox.Telemetry.Otlp;
@@ -18,13 +19,30 @@ namespace Nerdbox.Shim.Cli.Bench;
 /// </summary>
 public static class RelayBench
 {
-    public static async Task<int> RunAsync(CliArgs a, CancellationToken ct)
+    private sealed record Request(int Spans, bool Unpaced, string? AgentDll, int? SinkQueue);
+
+    public static Command Create()
     {
-        var spans = a.GetInt("spans", 500_000);
-        var unpaced = a.Has("unpaced");
-        // Not a default: to see what the sink's queue bound costs at this rate.
-        var sinkOptions = a.Get("sink-queue") is { } q ? SinkOptions.Default with { MaxQueuedSpans = int.Parse(q) } : SinkOptions.Default;
-        var dll = a.Get("agent") ?? HostAgent.AgentDll();
+        var spans = CliOptions.PositiveInt("--spans", "N", "spans the agent makes", 500_000);
+        var unpaced = new Option<bool>("--unpaced") { Description = "do not pace the generator to the guest buffer (it overflows on purpose)" };
+        var agent = new Option<string>("--agent") { Description = "the agent to run as a host process (default: the one built beside the shim)", HelpName = "DLL" };
+        // Unset unless asked for: it is there to see what the sink's queue bound costs at this rate.
+        var sinkQueue = CliOptions.OptionalPositiveInt("--sink-queue", "N", $"override the sink's queue bound of {SinkOptions.Default.MaxQueuedSpans} spans, to compare");
+        var command = new Command("relay",
+            "Spans from a host-process agent through the relay and an OTLP/gRPC sink to a local receiver, at default bounds: spans/s and drop counts.")
+        {
+            spans, unpaced, agent, sinkQueue,
+        };
+        command.SetAction((r, ct) => RunAsync(new Request(r.GetValue(spans), r.GetValue(unpaced), r.GetValue(agent), r.GetValue(sinkQueue)), ct));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(Request request, CancellationToken ct)
+    {
+        var (spans, unpaced) = (request.Spans, request.Unpaced);
+        var sinkOptions = request.SinkQueue is { } q ? SinkOptions.Default with { MaxQueuedSpans = q } : SinkOptions.Default;
+        var dll = request.AgentDll ?? HostAgent.AgentDll();
+        Console.WriteLine(BenchCommand.NoisyNote);
         Console.WriteLine($"bench relay: {spans} spans, generator {(unpaced ? "unpaced (overflows the buffer on purpose)" : "paced to the guest buffer")}");
         Console.WriteLine($"  guest buffer {SpanBufferDefaults}, relay {RelayBounds.Default.MaxSpansPerSecond:0} spans/s and {RelayBounds.Default.MaxSpansPerVm} per VM, " +
             $"sink queue {sinkOptions.MaxQueuedSpans} spans / {sinkOptions.MaxQueuedBatches} batches{(sinkOptions == SinkOptions.Default ? "" : " (NOT the default)")}");

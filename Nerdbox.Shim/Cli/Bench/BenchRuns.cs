@@ -1,0 +1,60 @@
+using Nerdbox.Engine.Boot;
+using Nerdbox.Engine.Bundles;
+using Nerdbox.Engine.Tasks;
+using Nerdbox.Engine.Vm;
+using Nerdbox.Telemetry.Sinks;
+using Nerdbox.Telemetry.Tracing;
+
+namespace Nerdbox.Shim.Cli.Bench;
+
+/// <summary>
+/// What the benchmarks that boot VMs share: the backend, image and bundle they run, one run whose
+/// failure is counted rather than fatal, and the statistics they print.
+/// </summary>
+internal static class BenchRuns
+{
+    private static int Failures;
+
+    /// <summary>A line saying how many boots failed, or empty when none did.</summary>
+    public static string FailureNote => Failures == 0 ? "" : $"  {Failures} boot(s) failed and are left out of the figures";
+
+    /// <summary>Counts a failed boot, which the benchmark leaves out and goes on without.</summary>
+    public static void Failed(string what, VmException e)
+    {
+        Failures++;
+        Console.Error.WriteLine($"nerdbox: {what} failed, left out: {e.Message.Split('\n')[0]}");
+    }
+
+    /// <summary>One run; a boot that fails is reported and counted, and the benchmark goes on without it.</summary>
+    public static async Task<TaskRun.Outcome?> RunOnceAsync(string id, string bundle, VmTaskOptions options, ISpanSink? sinks, CancellationToken ct)
+    {
+        using var tracing = sinks is null ? null : ShimTracerProvider.Create(sinks);
+        try
+        {
+            return await TaskRun.RunAsync(id, bundle, options with { GuestSpanSink = sinks }, ct: ct);
+        }
+        catch (VmException e)
+        {
+            Failed($"run {id}", e);
+            return null;
+        }
+    }
+
+    /// <summary>The backend, a built image and the one-line busybox bundle every boot benchmark runs.</summary>
+    public static async Task<(VmTaskOptions Options, string Bundle)> PrepareAsync(VmRequest request, CancellationToken ct)
+    {
+        var options = await VmOptions.PrepareAsync(request, l => Console.Error.WriteLine("nerdbox: " + l), ct);
+        var bundle = Path.Combine(Path.GetTempPath(), "nerdbox-bench-" + Environment.ProcessId);
+        await SampleBundle.CreateAsync(bundle, ["echo", "ready"], ct);
+        return (options, bundle);
+    }
+
+    public static double Median(IEnumerable<double> values)
+    {
+        var v = values.Order().ToArray();
+        return v.Length == 0 ? double.NaN : v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
+    }
+
+    /// <summary>Nearest-rank percentile of sorted values.</summary>
+    public static double Percentile(double[] sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+}
