@@ -11,6 +11,8 @@ public static class TracedMethods
     {
         ["/nerdbox.services.traces.v1.Traces/Stream"] = Side.Both,
         ["/nerdbox.services.system.v1.System/ProbeClock"] = Side.Both,
+        // Read for the kernel's boot spans, after the boot: telemetry, not the task's work.
+        ["/nerdbox.services.system.v1.System/KernelLog"] = Side.Both,
         // I/O plumbing that outlives the RPC that set it up.
         ["/nerdbox.services.task.v1.Task/Output"] = Side.Both,
         // Runs while the guest's spans are being collected; the host's client span records it.

@@ -25,6 +25,7 @@ public static class BootPreparation
             Accelerator = shape.Accelerator,
             Cpus = shape.Cpus,
             MemoryMib = shape.MemoryMib,
+            VmmVersion = await VmmVersion.OfAsync(selection.Backend, ct),
         };
     }
 }

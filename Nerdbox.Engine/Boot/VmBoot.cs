@@ -23,6 +23,8 @@ public sealed class VmBoot : IAsyncDisposable
     private readonly string _stateDirectory;
     private readonly VmTaskOptions _options;
     private IVmInstance? _vm;
+    private ActivityContext _wait;
+    private DateTime _guestFrom;
     private int _disposed;
 
     public VmBoot(string id, string stateDirectory, VmTaskOptions options, BootPhases phases)
@@ -62,7 +64,8 @@ public sealed class VmBoot : IAsyncDisposable
             KernelArgs = _options.GuestKernelArgs,
         };
         bootSpan?.SetTag("nerdbox.vm.backend", _options.Backend.Name);
-        await ShimTracing.InSpanAsync("vm.Start", async span =>
+        // The VMM's own start: process spawn until it has set the machine up (its agent socket exists).
+        await ShimTracing.InSpanAsync("vm.VMMStart", async span =>
         {
             _vm = _options.Backend.Create(config);
             span?.SetTag("nerdbox.vm.backend", _vm.Backend);
@@ -77,11 +80,16 @@ public sealed class VmBoot : IAsyncDisposable
         bootSpan?.SetTag("nerdbox.vm.accelerator", vm.Accelerator);
         var agent = Agent = new AgentClient(vm.ConnectAgentAsync);
 
-        await ShimTracing.InSpanAsync("vm.WaitForAgent", async _ =>
+        Activity? wait = null;
+        await ShimTracing.InSpanAsync("vm.WaitForAgent", async span =>
         {
+            wait = span;
             await WaitForAgentAsync(vm, agent, ct);
             Phases.FirstReply = DateTime.UtcNow;
         });
+        _wait = wait?.Context ?? default;
+        // Guest points are placed inside the wait they explain.
+        _guestFrom = wait is null ? Phases.VmmReady : Max(Phases.VmmReady, wait.StartTimeUtc);
 
         // The clock is set before any traced call reaches the guest, so that every guest span is on one clock.
         await ShimTracing.InSpanAsync("vm.ClockSync", async span =>
@@ -91,19 +99,43 @@ public sealed class VmBoot : IAsyncDisposable
             span?.SetTag("nerdbox.clock.offset_ns", Clock.OffsetNs);
             span?.SetTag("nerdbox.clock.uncertainty_ns", Clock.UncertaintyNs);
         });
-        if (_options.GuestSpanSink is { } sink)
-        {
-            Relay = new GuestSpanRelay(agent.Traces, Clock, sink, _options.RelayBounds, Phases.VmmSpawned,
-                new Dictionary<string, string> { ["nerdbox.vm.id"] = _id, ["nerdbox.vm.backend"] = Backend });
-            Relay.Start();
-        }
-
         AgentInfo = await agent.System.InfoAsync(new InfoRequest(), cancellationToken: ct);
         bootSpan?.SetTag("nerdbox.agent.version", AgentInfo.AgentVersion);
         bootSpan?.SetTag("nerdbox.agent.channel", AgentInfo.Channel);
-        bootSpan?.SetTag("nerdbox.guest.kernel", AgentInfo.KernelRelease);
+        var ranOn = RanOn();
+        TagRanOn(bootSpan, ranOn);
+        // Spans the guest made before now (the Info call's) wait in its buffer for the stream.
+        if (_options.GuestSpanSink is { } sink)
+        {
+            var resource = new Dictionary<string, string> { ["nerdbox.vm.id"] = _id, ["os.version"] = AgentInfo.KernelRelease };
+            foreach (var (key, value) in ranOn) resource[key] = value;
+            Relay = new GuestSpanRelay(agent.Traces, Clock, sink, _options.RelayBounds, Phases.VmmSpawned, resource);
+            Relay.Start();
+        }
         PlaceGuestPoints();
-        VmStartSpans.Record(Phases, bootSpan);
+        VmStartSpans.Record(Phases, _guestFrom, wait, Relay, bootSpan?.TraceId ?? default);
+    }
+
+    /// <summary>What this boot ran on: accelerator, backend, VMM version, guest kernel and image.</summary>
+    private IReadOnlyList<(string Key, string Value)> RanOn() =>
+    [
+        ("nerdbox.vm.backend", _vm!.Backend),
+        ("nerdbox.vm.accelerator", _vm.Accelerator),
+        ("nerdbox.vmm.version", _options.VmmVersion ?? _vm.Backend),
+        ("nerdbox.guest.kernel", AgentInfo?.KernelRelease ?? ""),
+        ("nerdbox.image.id", _options.Image.InputsHash[..Math.Min(12, _options.Image.InputsHash.Length)]),
+    ];
+
+    /// <summary>On the boot span and on the trace's local root, so that any view of the trace shows it.</summary>
+    private static void TagRanOn(Activity? bootSpan, IReadOnlyList<(string Key, string Value)> ranOn)
+    {
+        var root = bootSpan;
+        while (root?.Parent is { } parent) root = parent;
+        foreach (var (key, value) in ranOn)
+        {
+            bootSpan?.SetTag(key, value);
+            root?.SetTag(key, value);
+        }
     }
 
     /// <summary>Puts the guest's boot-clock points on the host's time line.</summary>
@@ -121,8 +153,11 @@ public sealed class VmBoot : IAsyncDisposable
         Phases.GuestPointUncertainty = Clock.Uncertainty;
     }
 
-    // A guest point cannot precede the VMM's spawn or follow the agent's first reply; the estimate's error can put it there.
-    private DateTime Clamp(DateTime t) => t < Phases.VmmSpawned ? Phases.VmmSpawned : t > Phases.FirstReply ? Phases.FirstReply : t;
+    // A guest point cannot precede the VMM's machine set-up (the guest runs only after it) or follow the agent's
+    // first reply; the estimate's error can put it there.
+    private DateTime Clamp(DateTime t) => t < _guestFrom ? _guestFrom : t > Phases.FirstReply ? Phases.FirstReply : t;
+
+    private static DateTime Max(DateTime a, DateTime b) => a > b ? a : b;
 
     /// <summary>The first round trip: a clock probe, which the guest answers without tracing.</summary>
     private async Task WaitForAgentAsync(IVmInstance vm, AgentClient agent, CancellationToken ct)
@@ -187,6 +222,7 @@ public sealed class VmBoot : IAsyncDisposable
         if (Agent is null || _vm is not { Exited.IsCompleted: false } vm) return;
         if (Relay is { } relay)
         {
+            await RecordKernelBootAsync(span, relay, ct);
             var complete = await relay.DrainAsync(TimeSpan.FromSeconds(5), ct);
             span?.SetTag("nerdbox.relay.complete", complete);
             span?.SetTag("nerdbox.relay.spans_forwarded", relay.Stats.Forwarded);
@@ -205,6 +241,28 @@ public sealed class VmBoot : IAsyncDisposable
             catch (RpcException) { /* the VM may be going down already */ }
             await vm.StopAsync(TimeSpan.FromSeconds(5));
         });
+    }
+
+    /// <summary>The kernel's boot as spans, from its log, read now that the boot is long over.</summary>
+    private async Task RecordKernelBootAsync(Activity? span, GuestSpanRelay relay, CancellationToken ct)
+    {
+        if (_wait == default || AgentInfo is null) return;
+        try
+        {
+            var log = await Agent!.System.KernelLogAsync(new KernelLogRequest(), deadline: DateTime.UtcNow.AddSeconds(5), cancellationToken: ct);
+            var records = KernelLog.Parse(log.Text.Span);
+            var kernel = KernelBootPhases.From(records, (long)AgentInfo.Timeline.InitStartedNs, _options.InitcallThreshold);
+            if (kernel is null)
+            {
+                span?.AddEvent(new ActivityEvent("kernel log does not reach /init", tags: new ActivityTagsCollection { ["nerdbox.kernel.log_records"] = records.Count }));
+                return;
+            }
+            span?.SetTag("nerdbox.kernel.spans", VmStartSpans.RecordKernel(kernel, Phases, Clock, _wait.TraceId, _wait.SpanId, relay));
+        }
+        catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled)
+        {
+            span?.AddEvent(new ActivityEvent("kernel log not read", tags: new ActivityTagsCollection { ["error"] = e.Status.Detail }));
+        }
     }
 
     /// <summary>Stops the relay, drops the agent connection and the VM (killing it if it still runs), and removes its state.</summary>

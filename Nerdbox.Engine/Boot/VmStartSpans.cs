@@ -1,44 +1,75 @@
 using System.Diagnostics;
-using Nerdbox.Engine.Tasks;
+using Nerdbox.Engine.Clock;
+using Nerdbox.Engine.Relay;
 using Nerdbox.Telemetry;
 
 namespace Nerdbox.Engine.Boot;
 
 /// <summary>
-/// Breaks the VM's start into spans from the boot phases: VMM set-up, kernel boot until /init,
-/// the agent's start until its listener is ready, and the channel's first round trip. They are
-/// made after the fact, with explicit times, as children of the boot span.
+/// Explains the wait for the agent. Under <c>vm.WaitForAgent</c>, which runs from the VMM's machine
+/// set-up to the agent's first reply, come the stretches that fill it, in order:
+/// <c>vm.GuestEntry</c> (host: the VMM starts the guest until the kernel's clock starts),
+/// <c>kernel.Boot</c> (guest: kernel start until /init runs; broken down from the kernel log by
+/// <see cref="RecordKernel"/>), <c>agent.Start</c> (guest: the agent's mounts, modules, channel wait and
+/// server start) and <c>vm.ChannelConnect</c> (host: the listener is up until the first reply arrives).
+/// So the wait carries as self time only what none of them explains. All are made after the fact,
+/// with explicit times; guest stretches go out with the guest's spans.
 /// </summary>
 public static class VmStartSpans
 {
-    public static void Record(BootPhases p, Activity? parent)
+    /// <param name="guestFrom">When the VMM had set the machine up and the wait began: where guest time starts.</param>
+    public static void Record(BootPhases p, DateTime guestFrom, Activity? wait, GuestSpanRelay? relay, ActivityTraceId traceId)
     {
-        if (parent is null || p.KernelStarted is null || p.InitStarted is null || p.AgentListening is null) return;
-        Span(parent, "vm.VMMSpawn", p.VmmSpawned, p.KernelStarted.Value, p);
-        Span(parent, "vm.KernelBoot", p.KernelStarted.Value, p.InitStarted.Value, p);
-        var agent = Span(parent, "vm.AgentStart", p.InitStarted.Value, p.AgentListening.Value, p);
-        if (agent is not null && p.MountsDone is { } mounts && p.InitDone is { } init && p.ChannelFound is { } channel)
+        if (wait is null || p.KernelStarted is null || p.InitStarted is null || p.AgentListening is null) return;
+        HostSpan(wait, "vm.GuestEntry", guestFrom, p.KernelStarted.Value, p);
+        HostSpan(wait, "vm.ChannelConnect", p.AgentListening.Value, p.FirstReply, p);
+        if (relay is null) return;
+        var guest = new DerivedGuestSpans(traceId, p.GuestPointUncertainty, "guest boot clock");
+        var agent = guest.Add("agent.Start", wait.SpanId, p.InitStarted.Value, p.AgentListening.Value);
+        if (p.MountsDone is { } mounts && p.InitDone is { } init && p.ChannelFound is { } channel)
         {
-            // The agent's own start-up, as its boot-clock timeline reports it.
-            Span(agent, "guest.Mounts", p.InitStarted.Value, mounts, p);
-            Span(agent, "guest.KernelModules", mounts, init, p);
-            Span(agent, "guest.ChannelWait", init, channel, p);
-            Span(agent, "guest.ServerStart", channel, p.AgentListening.Value, p);
+            guest.Add("agent.Mounts", agent, p.InitStarted.Value, mounts);
+            guest.Add("agent.KernelModules", agent, mounts, init);
+            guest.Add("agent.ChannelWait", agent, init, channel);
+            guest.Add("agent.ServerStart", agent, channel, p.AgentListening.Value);
         }
-        Span(parent, "vm.ChannelConnect", p.AgentListening.Value, p.FirstReply, p);
+        relay.SubmitDerived(typeof(VmStartSpans).FullName!, guest.Spans);
     }
 
-    private static Activity? Span(Activity parent, string name, DateTime start, DateTime end, BootPhases p)
+    /// <summary>
+    /// The kernel's boot as guest spans under the wait span (<paramref name="waitSpanId"/>), from its own
+    /// log: each phase placed on the host's clock through <paramref name="clock"/>, kept inside the
+    /// kernel's stretch of the boot.
+    /// </summary>
+    public static int RecordKernel(KernelPhase kernel, BootPhases p, ClockEstimate clock, ActivityTraceId traceId, ActivitySpanId waitSpanId, GuestSpanRelay relay)
+    {
+        if (p.KernelStarted is not { } from || p.InitStarted is not { } to) return 0;
+        var guest = new DerivedGuestSpans(traceId, clock.Uncertainty, "guest kernel log");
+        DateTime At(long bootNs) => Clamp(clock.BootClockToHostUtc((ulong)Math.Max(0, bootNs)), from, to);
+        void Add(KernelPhase phase, ActivitySpanId parent)
+        {
+            var id = guest.Add(phase.Name, parent, At(phase.StartNs), At(phase.EndNs), phase.Attributes);
+            foreach (var child in phase.Children) Add(child, id);
+        }
+        // The whole stretch is the kernel's, as the boot phases have it, whatever the log's last record says.
+        var root = guest.Add(kernel.Name, waitSpanId, from, to, kernel.Attributes);
+        foreach (var child in kernel.Children) Add(child, root);
+        relay.SubmitDerived(typeof(VmStartSpans).FullName!, guest.Spans);
+        return guest.Spans.Count;
+    }
+
+    private static DateTime Clamp(DateTime t, DateTime from, DateTime to) => t < from ? from : t > to ? to : t;
+
+    private static void HostSpan(Activity parent, string name, DateTime start, DateTime end, BootPhases p)
     {
         var previous = Activity.Current;
         var span = ShimTracing.Source.StartActivity(name, ActivityKind.Internal, parent.Context, startTime: start);
-        if (span is null) return null;
+        if (span is null) return;
         span.SetTag("nerdbox.derived_from", "guest boot clock and host timestamps");
         span.SetTag("nerdbox.clock.uncertainty_ns", p.GuestPointUncertainty.Ticks * 100);
         span.SetEndTime(end < start ? start : end);
         span.Stop();
         // The span was started from a context, not an Activity, so Stop() cannot restore the current one.
         Activity.Current = previous;
-        return span;
     }
 }

@@ -31,12 +31,26 @@ public sealed record VmTaskOptions
     public int? GuestSpanBufferSpans { get; init; }
     public long? GuestSpanBufferBytes { get; init; }
 
-    /// <summary>The agent's settings on the kernel command line, beyond the channel the backend sets.</summary>
+    /// <summary>The user's own kernel command-line words (<c>--kernel-arg</c>), one word each; the shim's own keys are refused before they get here.</summary>
+    public IReadOnlyList<string> KernelArgs { get; init; } = [];
+
+    /// <summary>The agent's settings on the kernel command line, beyond the channel the backend sets, then <see cref="KernelArgs"/>.</summary>
     public IReadOnlyList<string> GuestKernelArgs =>
     [
         .. GuestSpanBufferSpans is { } spans ? new[] { AgentKernelArgs.Word(AgentKernelArgs.SpanBufferSpans, spans) } : [],
         .. GuestSpanBufferBytes is { } bytes ? new[] { AgentKernelArgs.Word(AgentKernelArgs.SpanBufferBytes, bytes) } : [],
+        // With spans wanted, the kernel log marks each initcall level's start: the kernel's boot broken down.
+        .. GuestSpanSink is not null ? KernelBootPhases.LevelTraceArgs : [],
+        .. KernelTrace ? KernelBootPhases.InitcallDebugArgs : [],
+        .. KernelArgs,
     ];
+
+    /// <summary>Every initcall in the kernel log (<c>initcall_debug</c>); those of at least <see cref="InitcallThreshold"/> become spans.</summary>
+    public bool KernelTrace { get; init; }
+    public TimeSpan InitcallThreshold { get; init; } = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>The VMM's own version line (QEMU's <c>--version</c>, the libkrun library), for the trace.</summary>
+    public string? VmmVersion { get; init; }
 
     /// <summary>Replaces the guest's init (the agent), with arguments; for diagnosing a guest.</summary>
     public string? InitPath { get; init; }

@@ -141,6 +141,19 @@ public sealed class GuestSpanRelay : IAsyncDisposable
         _sink.Submit(scopes);
     }
 
+    /// <summary>
+    /// Sends spans the host made from what the guest reported (its boot clock, its kernel log) under
+    /// the guest's resource, as work of the guest. They are on the host's clock already.
+    /// </summary>
+    public void SubmitDerived(string scopeName, IReadOnlyList<Span> spans)
+    {
+        if (spans.Count == 0 || Volatile.Read(ref _disposed) == 1) return;
+        var scope = new ScopeSpans { Scope = new InstrumentationScope { Name = scopeName } };
+        scope.Spans.Add(spans);
+        Stats.AddForwarded(spans.Count);
+        _sink.Submit(new ResourceSpans { Resource = _resource, ScopeSpans = { scope } });
+    }
+
     /// <summary>Moves a guest span onto the host's clock and records what was applied.</summary>
     private bool Correct(Span span)
     {

@@ -112,6 +112,13 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "setsockopt", SetLastError = true)]
     public static partial int SetSockOpt(int fd, int level, int name, void* value, int valueLen);
 
+    /// <summary>syslog(2): <c>SYSLOG_ACTION_READ_ALL</c> (3) copies the log buffer without consuming it; <c>SIZE_BUFFER</c> (10) gives its size.</summary>
+    [LibraryImport(Lib, EntryPoint = "klogctl", SetLastError = true)]
+    public static partial int Klogctl(int type, byte* buffer, int length);
+
+    public const int SYSLOG_ACTION_READ_ALL = 3;
+    public const int SYSLOG_ACTION_SIZE_BUFFER = 10;
+
     public static long ClockNs(int clockId)
     {
         Timespec ts;

@@ -52,6 +52,12 @@ internal sealed class SystemService(AgentOptions options, Init.BootTimeline time
         return Task.FromResult(new ShutdownResponse());
     }
 
+    public override Task<KernelLogResponse> KernelLog(KernelLogRequest request, ServerCallContext context)
+    {
+        var (text, size) = KernelLogReader.Read((int)Math.Min(request.MaxBytes, int.MaxValue));
+        return Task.FromResult(new KernelLogResponse { Text = Google.Protobuf.ByteString.CopyFrom(text), BufferBytes = (uint)size });
+    }
+
     private static string ReadKernelRelease()
     {
         try { return File.ReadAllText("/proc/sys/kernel/osrelease").Trim(); }

@@ -34,6 +34,15 @@ internal static class CliOptions
             ? n : Fail(r, $"{Name(r)} wants a positive number, not '{Value(r)}'", 0.0),
     };
 
+    /// <summary>A file to write; its folder must exist, so that a long run does not end failing to save its figures.</summary>
+    public static Option<string> OutputFile(string name, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "PATH",
+        CustomParser = r => Value(r) is { Length: > 0 } v && Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(v))) && !Directory.Exists(v)
+            ? v : Fail(r, $"{Name(r)} wants a file in a folder that exists, not '{Value(r)}'", ""),
+    };
+
     /// <summary>One of <paramref name="values"/>; the help shows them as the value's name.</summary>
     public static Option<string> OneOf(string name, string description, IReadOnlyList<string> values, string? defaultValue = null)
     {

@@ -4,12 +4,13 @@ using Nerdbox.Engine.Vm;
 
 namespace Nerdbox.Shim.Cli;
 
-/// <summary>What a verb that boots VMs asks for: the VM's shape and how long the guest agent may take to answer.</summary>
-public sealed record VmRequest(VmShape Shape, TimeSpan BootTimeout);
+/// <summary>What a verb that boots VMs asks for: the VM's shape, how long the guest agent may take to answer, and extra kernel words.</summary>
+public sealed record VmRequest(VmShape Shape, TimeSpan BootTimeout, IReadOnlyList<string> KernelArgs, bool KernelTrace = false);
 
 /// <summary>
 /// The options of every verb that boots VMs (run and the boot benchmarks). Their defaults are
 /// <see cref="VmShape"/>'s and the engine's, so the help shows what a run without them gets.
+/// The factories take a name so that <c>bench compare</c> can make one set per side.
 /// </summary>
 internal sealed class VmOptions
 {
@@ -18,18 +19,32 @@ internal sealed class VmOptions
 
     private static readonly string[] Accelerators = [VmShape.Auto, "kvm", "tcg"];
 
-    private readonly Option<string> _backend = CliOptions.OneOf("--backend", "VM backend",
-        [VmShape.Auto, .. BackendSelector.All().Select(b => b.Name)], VmShape.Default.Backend);
+    private readonly Option<string> _backend = Backend("--backend", "VM backend");
+    private readonly Option<string> _accel = Accel("--accel");
+    private readonly Option<int> _cpus = Cpus("--cpus", "guest CPUs");
+    private readonly Option<int> _memory = Memory("--memory", "guest memory in MiB");
+    private readonly Option<double> _timeout = Timeout("--timeout");
+    private readonly Option<string[]> _kernelArgs = KernelArgs("--kernel-arg",
+        "an extra guest kernel command-line word (repeat for more); the shim's own (rdinit=, console=, nerdbox.*) are refused");
+    private readonly Option<bool> _kernelTrace = new("--kernel-trace")
+    {
+        Description = "every initcall in the guest kernel's log (initcall_debug): those of 1 ms or more become spans, the ten slowest are listed on kernel.Boot",
+    };
 
-    private readonly Option<string> _accel = CliOptions.OneOf("--accel", "accelerator: kvm only where it is hardware-backed",
-        Accelerators, VmShape.Default.Accelerator);
+    public static Option<string> Backend(string name, string description) =>
+        CliOptions.OneOf(name, description, [VmShape.Auto, .. BackendSelector.All().Select(b => b.Name)], VmShape.Default.Backend);
 
-    private readonly Option<int> _cpus = CliOptions.PositiveInt("--cpus", "N", "guest CPUs", VmShape.DefaultCpus);
+    public static Option<string> Accel(string name) =>
+        CliOptions.OneOf(name, "accelerator: kvm only where it is hardware-backed", Accelerators, VmShape.Default.Accelerator);
 
-    private readonly Option<int> _memory = CliOptions.PositiveInt("--memory", "MIB", "guest memory in MiB", VmShape.DefaultMemoryMib);
+    public static Option<int> Cpus(string name, string description) => CliOptions.PositiveInt(name, "N", description, VmShape.DefaultCpus);
 
-    private readonly Option<double> _timeout = CliOptions.PositiveNumber("--timeout", "SECONDS",
+    public static Option<int> Memory(string name, string description) => CliOptions.PositiveInt(name, "MIB", description, VmShape.DefaultMemoryMib);
+
+    public static Option<double> Timeout(string name) => CliOptions.PositiveNumber(name, "SECONDS",
         "how long the guest agent may take to answer after the VMM started", EngineBootTimeout.TotalSeconds);
+
+    public static Option<string[]> KernelArgs(string name, string description) => KernelArgWords.Option(name, description);
 
     public void AddTo(Command command)
     {
@@ -38,6 +53,8 @@ internal sealed class VmOptions
         command.Add(_cpus);
         command.Add(_memory);
         command.Add(_timeout);
+        command.Add(_kernelArgs);
+        command.Add(_kernelTrace);
     }
 
     public VmRequest Read(ParseResult result) => new(
@@ -48,12 +65,14 @@ internal sealed class VmOptions
             Cpus = result.GetValue(_cpus),
             MemoryMib = result.GetValue(_memory),
         },
-        TimeSpan.FromSeconds(result.GetValue(_timeout)));
+        TimeSpan.FromSeconds(result.GetValue(_timeout)),
+        result.GetValue(_kernelArgs) ?? [],
+        result.GetValue(_kernelTrace));
 
     /// <summary>Selects the backend and makes sure the guest image is built (with progress).</summary>
     public static async Task<VmTaskOptions> PrepareAsync(VmRequest request, Action<string> progress, CancellationToken ct)
     {
         var options = await BootPreparation.PrepareAsync(request.Shape, progress, ct);
-        return options with { BootTimeout = request.BootTimeout };
+        return options with { BootTimeout = request.BootTimeout, KernelArgs = request.KernelArgs, KernelTrace = request.KernelTrace };
     }
 }

@@ -23,6 +23,7 @@ public sealed class BadUsageExitsTwo : IDisposable
     [InlineData("BUNDLE", "run")]
     [InlineData("DIR", "sample")]
     [InlineData("'--source'", "trace", "show")]
+    [InlineData("diff wants A", "trace", "diff")]
     [InlineData("usage: nerdbox-shim image build", "image")]
     // Bad values.
     [InlineData("--cpus wants a positive whole number, not '0'", "run", "no-such-bundle", "--cpus", "0")]
@@ -32,6 +33,17 @@ public sealed class BadUsageExitsTwo : IDisposable
     [InlineData("--accel wants auto", "bench", "boot", "--accel", "hvf")]
     [InlineData("--probes wants a positive whole number", "bench", "clock", "--probes", "none")]
     [InlineData("--format wants tree, mermaid or markdown, not 'svg'", "trace", "show", "--source", "file:x.json", "--format", "svg")]
+    // Kernel words: malformed, or the shim's own.
+    [InlineData("--kernel-arg 'console=ttyS1' sets console=, which the shim owns", "run", "no-such-bundle", "--kernel-arg", "console=ttyS1")]
+    [InlineData("--kernel-arg 'rdinit=/bin/sh' sets rdinit=", "bench", "boot", "--kernel-arg", "rdinit=/bin/sh")]
+    [InlineData("--kernel-arg 'nerdbox.debug=1' is a nerdbox.* setting", "run", "no-such-bundle", "--kernel-arg", "quiet", "--kernel-arg", "nerdbox.debug=1")]
+    [InlineData("--kernel-arg 'a b' has whitespace", "bench", "clock", "--kernel-arg", "a b")]
+    [InlineData("--kernel-arg '' is empty", "run", "no-such-bundle", "--kernel-arg", "")]
+    [InlineData("--b-kernel-arg 'nerdbox.channel=vsock:1'", "bench", "compare", "--b-kernel-arg", "nerdbox.channel=vsock:1")]
+    [InlineData("did you mean --a-kernel-arg?", "bench", "compare", "--kernel-arg", "quiet")]
+    [InlineData("--a-cpus wants a positive whole number, not '0'", "bench", "compare", "--a-cpus", "0")]
+    [InlineData("--json wants a file in a folder that exists", "bench", "compare", "--json", "no-such-folder/figures.json")]
+    [InlineData("--json wants a file in a folder that exists", "bench", "boot", "--json", "no-such-folder/figures.json")]
     public async Task Bad_usage_exits_2_and_names_the_problem(string named, params string[] args)
     {
         var r = await _shim.RunAsync(args);

@@ -19,8 +19,10 @@ public sealed class HelpDoesNothingElse : IDisposable
         ["sample"],
         ["trace"],
         ["trace", "show"],
+        ["trace", "diff"],
         ["bench"],
         ["bench", "boot"],
+        ["bench", "compare"],
         ["bench", "relay"],
         ["bench", "trace-overhead"],
         ["bench", "clock"],
@@ -40,6 +42,7 @@ public sealed class HelpDoesNothingElse : IDisposable
         // Before, "sample --help" wrote a bundle into ./--help and "bench boot --help" booted VMs.
         await HelpAsync(["sample"], ["bundle-dir"], "--help");
         await HelpAsync(["bench", "boot"], ["--count", "1"], "--help");
+        await HelpAsync(["bench", "compare"], ["--count", "1", "--b-kernel-arg", "mitigations=off", "--json", "figures.json"], "--help");
         await HelpAsync(["run"], ["no-such-bundle", "--cpus", "2"], "--help");
     }
 

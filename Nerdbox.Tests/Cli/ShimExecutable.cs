@@ -10,7 +10,10 @@ namespace Nerdbox.Tests.Cli;
 public sealed class ShimExecutable : IDisposable
 {
     /// <summary>Long enough for a cold start on a busy machine; a command that serves or builds instead of returning hits it.</summary>
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+    public TimeSpan Patience { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>A built guest image for a test that boots VMs; otherwise the shim gets the sandbox's empty folder.</summary>
+    public string? GuestImageDir { get; init; }
 
     public sealed record Result(int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed)
     {
@@ -47,7 +50,7 @@ public sealed class ShimExecutable : IDisposable
         psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["HOME"] = Home;
-        psi.Environment["NERDBOX_IMAGE_DIR"] = ImageDir;
+        psi.Environment["NERDBOX_IMAGE_DIR"] = GuestImageDir ?? ImageDir;
         psi.Environment["NERDBOX_STATE_DIR"] = StateDir;
         psi.Environment["XDG_RUNTIME_DIR"] = RuntimeDir;
         psi.Environment["TMPDIR"] = TempDir;

@@ -30,7 +30,7 @@ public sealed class LibkrunBootTests(GuestImageFixture fixture)
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = a =>
             {
-                if (a.OperationName != "vm.Start") return;
+                if (a.OperationName != "vm.VMMStart") return;
                 lock (vmStartTags) foreach (var (k, v) in a.TagObjects) vmStartTags[k] = v;
             },
         };

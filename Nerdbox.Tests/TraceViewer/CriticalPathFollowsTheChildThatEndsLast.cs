@@ -5,8 +5,9 @@ using static Nerdbox.Tests.TraceViewer.Otlp;
 namespace Nerdbox.Tests.TraceViewer;
 
 /// <summary>
-/// The critical path: back from the end, always the child that ends last, then the one that ended last
-/// before it started, and so on; each span's self time is the path time no child of it covers.
+/// The critical path, by Jaeger's rule: back from the end, the child that ends last, then the child that
+/// ended last at or before that one's start, and so on; a child still running at that point is not taken.
+/// Each span's self time is the path time no taken child of it covers.
 /// </summary>
 public sealed class CriticalPathFollowsTheChildThatEndsLast
 {
@@ -23,11 +24,12 @@ public sealed class CriticalPathFollowsTheChildThatEndsLast
     {
         var path = CriticalPath.Of(await Sample());
 
-        // root→B→B2 is the chain of last-ending children; B1 ran before B2 inside B, A before B inside root.
+        // root→B→B2 is the chain of last-ending children; B1 ended (at 50) when B2 started, so it is on the path too.
+        // A (0-30) was still running when B started at 20, so it is not taken: root waited 0-20 itself.
         // C (40-60) runs under B's shadow and is off the path.
-        Assert.Equal(["root", "A", "B", "B1", "B2"], path.Select(s => s.Span.Name));
-        // root: 90-100 after B; A: 0-20 until B starts; B: 20-25 and 88-90; B1 25-50; B2 50-88.
-        Assert.Equal([10.0, 20.0, 7.0, 25.0, 38.0], path.Select(s => Math.Round(s.SelfMs, 6)));
+        Assert.Equal(["root", "B", "B1", "B2"], path.Select(s => s.Span.Name));
+        // root: 90-100 after B and 0-20 before it; B: 20-25 and 88-90; B1 25-50; B2 50-88.
+        Assert.Equal([30.0, 7.0, 25.0, 38.0], path.Select(s => Math.Round(s.SelfMs, 6)));
         Assert.Equal(100.0, path.Sum(s => s.SelfMs), 6);
     }
 
@@ -38,12 +40,12 @@ public sealed class CriticalPathFollowsTheChildThatEndsLast
         var lines = tree.Split('\n');
 
         var starred = lines.Where(l => l.StartsWith("* ")).Select(l => l.Split("  ", StringSplitOptions.RemoveEmptyEntries)[^1].Trim()).ToList();
-        Assert.Equal(["root", "A", "B", "B1", "B2"], starred);
+        Assert.Equal(["root", "B", "B1", "B2"], starred);
         Assert.Contains("critical path, 100.000 of 100.000 ms", tree);
         var summary = lines.SkipWhile(l => !l.StartsWith("critical path")).Skip(1).Where(l => l.Length > 0).ToList();
-        Assert.Equal(5, summary.Count);
-        Assert.Matches(@"^\s+10\.000 ms self\s+nerdbox\s+root$", summary[0]);
-        Assert.Matches(@"^\s+38\.000 ms self\s+nerdbox-vm\s+B2$", summary[4]);
+        Assert.Equal(4, summary.Count);
+        Assert.Matches(@"^\s+30\.000 ms self\s+nerdbox\s+root$", summary[0]);
+        Assert.Matches(@"^\s+38\.000 ms self\s+nerdbox-vm\s+B2$", summary[3]);
         // Children by start time: A (0), B (20), C (40); B's children B1 (25), B2 (50).
         Assert.Equal(["root", "A", "B", "B1", "B2", "C"], lines.Where(l => l.Contains("+")).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1]));
         Assert.Contains("+20.000     70.000  nerdbox       B", tree);
@@ -54,7 +56,7 @@ public sealed class CriticalPathFollowsTheChildThatEndsLast
     {
         var report = await MermaidCheck.AssertParsesAsync(TraceCommand.Render(await Sample(), "mermaid"));
 
-        Assert.Equal(["root (nerdbox)", "A (nerdbox)", "B (nerdbox)", "· B1 (nerdbox)", "· B2 (nerdbox-vm)"],
+        Assert.Equal(["root (nerdbox)", "B (nerdbox)", "· B1 (nerdbox)", "· B2 (nerdbox-vm)"],
             report.Tasks!.Where(t => t.Classes.Contains("active")).Select(t => t.Name.Trim()));
         var b = report.Tasks!.Single(t => t.Name.Trim() == "B (nerdbox)");
         Assert.Equal((20L, 90L, "B"), (b.Start, b.End, b.Section));
@@ -91,8 +93,9 @@ public sealed class CriticalPathFollowsTheChildThatEndsLast
         var trace = await TraceAsync(new S(1, null, "early", 0, 10), new S(2, 99, "late orphan", 5, 20), new S(3, 2, "tail", 6, 19));
 
         var path = CriticalPath.Of(trace);
-        Assert.Equal(["early", "late orphan", "tail"], path.Select(s => s.Span.Name));
-        Assert.Equal([5.0, 2.0, 13.0], path.Select(s => Math.Round(s.SelfMs, 6)));
+        // "early" (0-10) still ran when "late orphan" started at 5: not taken, and 0-5 is nobody's.
+        Assert.Equal(["late orphan", "tail"], path.Select(s => s.Span.Name));
+        Assert.Equal([2.0, 13.0], path.Select(s => Math.Round(s.SelfMs, 6)));
     }
 
     [Fact]
@@ -110,5 +113,58 @@ public sealed class CriticalPathFollowsTheChildThatEndsLast
         Assert.Equal(["shim.Run", "shim.VMBoot", "shim.TaskCreate", "task.Create", "shim.Start"], path.Select(s => s.Span.Name));
         Assert.Equal(299.0, path.Single(s => s.Span.Name == "shim.VMBoot").SelfMs, 6);
         Assert.Equal(4.0, path[0].SelfMs, 6); // the four 1 ms gaps between steps
+    }
+
+    [Fact]
+    public async Task A_child_still_running_when_the_next_step_started_is_off_the_path()
+    {
+        // image.Pull overlaps vm.Start; bundle.Load ended before vm.Start began. Clipping image.Pull at
+        // vm.Start's start (the old rule) put it on the path instead of bundle.Load, which is what vm.Start waited for.
+        var trace = await TraceAsync(
+            new S(1, null, "nerdbox.Run", 0, 100),
+            new S(2, 1, "image.Pull", 0, 60),
+            new S(3, 1, "bundle.Load", 10, 30),
+            new S(4, 1, "vm.Start", 40, 100));
+
+        var path = CriticalPath.Of(trace);
+
+        Assert.Equal(["nerdbox.Run", "bundle.Load", "vm.Start"], path.Select(s => s.Span.Name));
+        // nerdbox.Run: 0-10 and 30-40 (image.Pull ran then, but ended after the point the walk had reached).
+        Assert.Equal([20.0, 20.0, 60.0], path.Select(s => Math.Round(s.SelfMs, 6)));
+    }
+
+    [Fact]
+    public async Task A_step_that_ends_exactly_when_the_next_starts_is_on_the_path()
+    {
+        // The VM start spans share their boundaries: each ends at the very instant the next begins.
+        var trace = await TraceAsync(
+            new S(1, null, "shim.VMBoot", 0, 30),
+            new S(2, 1, "vm.VMMSpawn", 0, 10),
+            new S(3, 1, "vm.KernelBoot", 10, 20),
+            new S(4, 1, "vm.AgentStart", 20, 30));
+
+        var path = CriticalPath.Of(trace);
+
+        Assert.Equal(["shim.VMBoot", "vm.VMMSpawn", "vm.KernelBoot", "vm.AgentStart"], path.Select(s => s.Span.Name));
+        Assert.Equal([0.0, 10.0, 10.0, 10.0], path.Select(s => Math.Round(s.SelfMs, 6)));
+    }
+
+    [Fact]
+    public async Task Children_are_cut_to_their_parent_and_those_outside_it_are_dropped_as_jaeger_ui_does()
+    {
+        var trace = await TraceAsync(
+            new S(1, null, "root", 0, 100),
+            new S(2, 1, "overruns", 50, 120),
+            new S(3, 2, "overruns more", 90, 130),
+            new S(4, 1, "after the end", 100, 140),
+            new S(5, 1, "early", 5, 20));
+
+        var path = CriticalPath.Of(trace);
+
+        // "overruns" counts as 50-100 and its child as 90-100: the walk of root starts at root's end.
+        // "after the end" starts at root's end and is dropped; "early" ended before "overruns" began.
+        Assert.Equal(["root", "early", "overruns", "overruns more"], path.Select(s => s.Span.Name));
+        Assert.Equal([35.0, 15.0, 40.0, 10.0], path.Select(s => Math.Round(s.SelfMs, 6)));
+        Assert.Equal(100.0, path.Sum(s => s.SelfMs), 6);
     }
 }

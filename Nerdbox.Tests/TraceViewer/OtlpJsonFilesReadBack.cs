@@ -51,6 +51,28 @@ public sealed class OtlpJsonFilesReadBack : IDisposable
         Assert.Equal(120, fromFile.DurationMs, 6);
     }
 
+    [Fact]
+    public async Task A_file_of_one_request_per_line_reads_back_whole()
+    {
+        // As the run verb's --trace-file writes it: the OTLP file format, one export request a line.
+        var path = Path.Combine(_dir, "run.jsonl");
+        await using (var sink = new Nerdbox.Telemetry.Sinks.OtlpJsonFileSink(path))
+        {
+            foreach (var batch in Batches(Boot))
+            {
+                sink.Submit(batch);
+                await sink.FlushAsync(TimeSpan.FromSeconds(20));
+            }
+        }
+        Assert.True(File.ReadAllLines(path).Length > 1, "the sink wrote one line");
+
+        var fromFile = await new OtlpFileSource(path).GetAsync(null, Ct);
+
+        Assert.Equal(Boot.Length, fromFile.Spans.Count);
+        Assert.Equal(["shim.Run"], fromFile.Roots.Select(r => r.Name));
+        Assert.Equal(["nerdbox", "nerdbox-vm"], fromFile.Services.Order());
+    }
+
     private static List<string> Describe(TraceModel t) =>
         t.Spans.Select(s => $"{s.SpanId} {s.ParentId} {s.Name} {s.Service} {s.StartUnixNano} {s.EndUnixNano} {s.IsError} {s.Depth}").ToList();
 

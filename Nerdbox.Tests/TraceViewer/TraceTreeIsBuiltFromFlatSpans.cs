@@ -57,12 +57,35 @@ public sealed class TraceTreeIsBuiltFromFlatSpans
     }
 
     [Fact]
-    public async Task A_parent_cycle_does_not_hang_and_leaves_one_root()
+    public async Task A_parent_cycle_does_not_hang_leaves_one_root_and_is_reported_as_a_cycle()
     {
-        var trace = await TraceAsync(new S(1, 2, "a", 0, 10), new S(2, 1, "b", 1, 9));
+        var trace = await TraceAsync(new S(1, 2, "a", 1, 9), new S(2, 1, "b", 0, 10));
 
         Assert.Equal(2, trace.Spans.Count);
         var root = Assert.Single(trace.Roots);
         Assert.Single(root.Children);
+        // a was linked under b first; linking b under a is what would close the loop.
+        Assert.Equal("b", root.Name);
+        Assert.True(root.ClosesParentCycle);
+        Assert.False(root.IsOrphan);
+        var warning = Assert.Single(trace.Warnings);
+        Assert.Equal($"spans 'b' ({SpanId(2)}) → 'a' ({SpanId(1)}) → 'b' ({SpanId(2)}) form a parent cycle (each a child of the next); 'b' ({SpanId(2)}) is shown as a root", warning);
+        var tree = TraceCommand.Render(trace, "tree");
+        Assert.Contains("b  [parent cycle]", tree);
+        Assert.DoesNotContain("not in trace", tree);
+    }
+
+    [Fact]
+    public async Task A_span_that_is_its_own_parent_is_reported_as_a_cycle()
+    {
+        var trace = await TraceAsync(new S(1, null, "root", 0, 10), new S(2, 2, "self", 1, 9));
+
+        Assert.Equal(["root", "self"], trace.Roots.Select(r => r.Name));
+        var self = trace.Span("self");
+        Assert.True(self.ClosesParentCycle);
+        Assert.False(self.IsOrphan);
+        Assert.Equal($"spans 'self' ({SpanId(2)}) → 'self' ({SpanId(2)}) form a parent cycle (each a child of the next); 'self' ({SpanId(2)}) is shown as a root",
+            Assert.Single(trace.Warnings));
+        Assert.DoesNotContain(trace.Warnings, w => w.Contains("not in the trace"));
     }
 }

@@ -5,12 +5,25 @@ namespace Nerdbox.TraceViewer.Analysis;
 public sealed record CriticalPathStep(SpanNode Span, double SelfMs);
 
 /// <summary>
-/// The spans that decide when the trace ends. Walking back from the end: at each span take the child
-/// that ends last; once that child's start is reached, take the child that ended last before it, and so
-/// on down to the span's own start. Time not covered by a child is the span's self time. The chain of
-/// last-ending children from the root is always on it; so are the sequential steps before them (a
-/// VM boot before the task start), which is what makes the self times add up to the trace.
-/// Shortening a span off the path does not end the trace sooner; shortening self time on it does.
+/// The spans that decide when the trace ends, by Jaeger's definition (jaeger-ui's CriticalPath, from its
+/// PR #1582). Walking back from a span's end, take the child that ends last at or before the current point,
+/// walk it the same way, and continue from that child's start; a child that ends after the current point
+/// is not taken, however much of it lies before it. The time no taken child covers is the span's self time.
+/// <para>
+/// Before the walk each child is cut to its parent's window, as jaeger-ui's sanitizeOverFlowingChildren
+/// does: a child that ends after its parent's end is truncated to that end (one starting before the parent
+/// is moved to its start), and a child wholly outside the window (starting at or after its end, or starting
+/// before it and ending by its start) is dropped with everything under it. Grandchildren are cut to the
+/// already cut child. Ties on the end go to the earlier start, as in jaeger-ui (children in start order).
+/// </para>
+/// <para>
+/// Two differences from jaeger-ui, both deliberate: a child ending exactly at the current point is taken
+/// (jaeger-ui wants it to end strictly before), because steps recorded back to back (the VM start spans
+/// share their boundaries) would otherwise fall off the path; and several roots are walked as children of
+/// one span covering the whole trace (jaeger-ui walks each root on its own), so self times never add up to
+/// more than the trace. Shortening a span off the path does not end the trace sooner; shortening self time
+/// on it does.
+/// </para>
 /// </summary>
 public static class CriticalPath
 {
@@ -18,49 +31,52 @@ public static class CriticalPath
     public static IReadOnlyList<CriticalPathStep> Of(TraceModel trace)
     {
         var self = new Dictionary<SpanNode, long>();
-        // The roots are walked as if children of one span covering the whole trace; its gaps are nobody's.
-        WalkChildren(trace.Roots, trace.StartUnixNano, trace.EndUnixNano, self);
+        // Roots lie inside the trace by definition, so they are not cut; the gaps between them are nobody's.
+        var roots = trace.Roots.Select(r => new Window(r, r.StartUnixNano, r.EndUnixNano));
+        WalkBack(roots, trace.StartUnixNano, trace.EndUnixNano, self);
         return trace.Spans.Where(self.ContainsKey).Select(s => new CriticalPathStep(s, self[s] / 1e6)).ToList();
     }
 
-    private static void Walk(SpanNode span, long from, long to, Dictionary<SpanNode, long> self)
+    /// <summary>A span as the walk sees it: cut to its parent's window.</summary>
+    private readonly record struct Window(SpanNode Span, long Start, long End);
+
+    private static void Walk(Window span, Dictionary<SpanNode, long> self)
     {
-        self[span] = self.GetValueOrDefault(span) + WalkChildren(span.Children, from, to, self);
+        var children = span.Span.Children.Select(c => Cut(c, span.Start, span.End)).OfType<Window>();
+        self[span.Span] = WalkBack(children, span.Start, span.End, self);
     }
 
-    // Walks [from, to) backwards through the children; returns the time no child covered.
-    private static long WalkChildren(IReadOnlyList<SpanNode> children, long from, long to, Dictionary<SpanNode, long> self)
+    // Walks [from, to) back from its end through the children; returns the time no taken child covered.
+    private static long WalkBack(IEnumerable<Window> children, long from, long to, Dictionary<SpanNode, long> self)
     {
+        var left = children.OrderBy(c => c.Span, SpanOrder.Instance).ToList();
         long uncovered = 0;
         var cursor = to;
-        while (cursor > from)
+        while (LastEndingBy(left, cursor) is { } next)
         {
-            // The child that ends last before the cursor (clipped to it: a skewed child can end after its parent).
-            // Ties go to the later start (it is the one waited for), then display order.
-            var next = children
-                .Where(c => c.StartUnixNano < cursor && c.EndUnixNano > from && !self.ContainsKey(c))
-                .OrderByDescending(c => Math.Min(c.EndUnixNano, cursor))
-                .ThenByDescending(c => c.StartUnixNano)
-                .ThenBy(c => c, SpanOrder.Instance)
-                .FirstOrDefault();
-            if (next is null)
-            {
-                uncovered += cursor - from;
-                break;
-            }
-            var end = Math.Min(next.EndUnixNano, cursor);
-            uncovered += cursor - end;
-            var start = Math.Max(next.StartUnixNano, from);
-            Walk(next, start, end, self);
-            cursor = start;
+            left.Remove(next);
+            uncovered += cursor - next.End;
+            Walk(next, self);
+            cursor = next.Start;
         }
-        if (cursor == to && to == from)
-        {
-            // A zero-length window still has a span that decides it: the last-ending zero-length child, if any.
-            var instant = children.Where(c => c.StartUnixNano <= to && c.EndUnixNano >= from && !self.ContainsKey(c))
-                .OrderByDescending(c => c.EndUnixNano).ThenBy(c => c, SpanOrder.Instance).FirstOrDefault();
-            if (instant is not null) Walk(instant, from, to, self);
-        }
-        return uncovered;
+        return uncovered + (cursor - from);
+    }
+
+    // The child that ends last at or before the cursor; the first in start order on a tie.
+    private static Window? LastEndingBy(List<Window> children, long cursor)
+    {
+        Window? best = null;
+        foreach (var c in children)
+            if (c.End <= cursor && (best is null || c.End > best.Value.End)) best = c;
+        return best;
+    }
+
+    // jaeger-ui's sanitizeOverFlowingChildren, case by case; null when the child is dropped.
+    private static Window? Cut(SpanNode child, long parentStart, long parentEnd)
+    {
+        var (start, end) = (child.StartUnixNano, child.EndUnixNano);
+        if (start >= parentStart)
+            return start >= parentEnd ? null : new Window(child, start, Math.Min(end, parentEnd));
+        return end <= parentStart ? null : new Window(child, parentStart, Math.Min(end, parentEnd));
     }
 }

@@ -2,7 +2,8 @@ namespace Nerdbox.TraceViewer.Model;
 
 /// <summary>
 /// One span as a source read it, before the tree is built. Ids are already normalised
-/// (<see cref="TraceIds"/>), so spans from any format can be matched to their parents.
+/// (<see cref="TraceIds"/>), so spans from any format can be matched to their parents. <c>Resource</c>
+/// holds what describes the process that made the span (OTLP resource attributes, Jaeger process tags).
 /// </summary>
 internal sealed record SpanRecord(
     string TraceId,
@@ -15,7 +16,8 @@ internal sealed record SpanRecord(
     bool HasTimes,
     bool IsError,
     string? StatusMessage,
-    IReadOnlyDictionary<string, string> Attributes)
+    IReadOnlyDictionary<string, string> Attributes,
+    IReadOnlyDictionary<string, string>? Resource = null)
 {
     /// <summary>Same span reported twice: equal in everything that is shown.</summary>
     public bool SameAs(SpanRecord o) =>

@@ -79,11 +79,19 @@ internal static class TraceBuilder
         var roots = new List<SpanNode>();
         foreach (var node in nodes)
         {
-            if (node.ParentId is { } pid && pid != node.SpanId && byId.TryGetValue(pid, out var parent) && !IsAncestor(node, parent))
-                parent.Adopt(node);
-            else
+            if (node.ParentId is not { } pid || !byId.TryGetValue(pid, out var parent))
                 roots.Add(node);
+            else if (CycleThrough(node, parent) is { } cycle)
+            {
+                // Adopting would close a loop that no walk of the tree could leave; the span closing it becomes a root.
+                node.ClosesParentCycle = true;
+                roots.Add(node);
+                warnings.Add($"spans {string.Join(" → ", cycle.Select(Named))} form a parent cycle (each a child of the next); {Named(node)} is shown as a root");
+            }
+            else
+                parent.Adopt(node);
         }
+        warnings.AddRange(HashedIds(traceId, nodes));
         foreach (var root in roots.Where(r => r.IsOrphan))
             warnings.Add($"span {root.SpanId} ({root.Name}) has parent {root.ParentId}, which is not in the trace; shown as a root");
 
@@ -100,13 +108,34 @@ internal static class TraceBuilder
         return new TraceModel(traceId, roots, ordered, warnings);
     }
 
-    // A cycle (a→b→a) would otherwise hang the walk; the span closing the loop becomes a root.
-    private static bool IsAncestor(SpanNode candidate, SpanNode of)
+    // A source that met ids it could not read as hex put hashes in their place (TraceIds.Hashed); say which.
+    private static IEnumerable<string> HashedIds(string traceId, List<SpanNode> nodes)
     {
-        for (var p = of; p is not null; p = p.Parent)
-            if (ReferenceEquals(p, candidate)) return true;
-        return false;
+        if (nodes.Select(n => n.Attributes.GetValueOrDefault(TraceIds.OriginalTraceIdKey)).FirstOrDefault(t => t is not null) is { } trace)
+            yield return $"trace id '{trace}' is not hex; shown as {traceId}";
+        var spans = nodes.Where(n => n.Attributes.ContainsKey(TraceIds.OriginalSpanIdKey))
+            .Select(n => $"'{n.Attributes[TraceIds.OriginalSpanIdKey]}' as {n.SpanId}").ToList();
+        if (spans.Count > 0)
+            yield return $"{spans.Count} span id(s) are not hex and are shown as hashes: {Describe(spans)} (the original is attribute {TraceIds.OriginalSpanIdKey})";
     }
+
+    /// <summary>
+    /// The loop <paramref name="child"/> → <paramref name="parent"/> → ... → <paramref name="child"/> that
+    /// adopting would close (child to parent, the first span repeated at the end), or null when there is none.
+    /// A span that is its own parent is the loop a → a.
+    /// </summary>
+    private static List<SpanNode>? CycleThrough(SpanNode child, SpanNode parent)
+    {
+        var loop = new List<SpanNode> { child };
+        for (var p = parent; p is not null; p = p.Parent)
+        {
+            loop.Add(p);
+            if (ReferenceEquals(p, child)) return loop;
+        }
+        return null;
+    }
+
+    private static string Named(SpanNode span) => $"'{span.Name}' ({span.SpanId})";
 
     // Spans without timestamps (Jaeger's v3 test data has them) sit at their parent's start, or the
     // trace's earliest known start, with no length, so offsets stay meaningful for the rest.

@@ -56,6 +56,7 @@ public sealed class SpanNode
         IsError = r.IsError;
         StatusMessage = r.StatusMessage;
         Attributes = r.Attributes;
+        Resource = r.Resource ?? new Dictionary<string, string>();
     }
 
     /// <summary>16 lower-case hex digits; a span that clashed with an earlier, different one gets a <c>~N</c> suffix.</summary>
@@ -75,12 +76,19 @@ public sealed class SpanNode
     public bool IsError { get; }
     public string? StatusMessage { get; }
     public IReadOnlyDictionary<string, string> Attributes { get; }
+
+    /// <summary>The attributes of the process that made the span (OTLP resource, Jaeger process tags).</summary>
+    public IReadOnlyDictionary<string, string> Resource { get; }
+
     public IReadOnlyList<SpanNode> Children => _children;
     public SpanNode? Parent { get; private set; }
     public int Depth { get; private set; }
 
     /// <summary>A root because its parent is missing from the trace (not a true root).</summary>
-    public bool IsOrphan => Parent is null && ParentId is not null;
+    public bool IsOrphan => Parent is null && ParentId is not null && !ClosesParentCycle;
+
+    /// <summary>A root because linking it to its parent would have closed a parent cycle (a → b → a, or a → a).</summary>
+    public bool ClosesParentCycle { get; internal set; }
 
     public DateTime StartUtc => DateTime.UnixEpoch.AddTicks(StartUnixNano / 100);
     public DateTime EndUtc => DateTime.UnixEpoch.AddTicks(EndUnixNano / 100);

@@ -33,6 +33,7 @@ public static class TreeRenderer
               .Append(new string(' ', 2 * span.Depth)).Append(OneLine(span.Name));
             if (span.IsError) sb.Append("  [error").Append(span.StatusMessage is { } m ? ": " + OneLine(m) : "").Append(']');
             if (span.IsOrphan) sb.Append("  [parent ").Append(span.ParentId).Append(" not in trace]");
+            if (span.ClosesParentCycle) sb.Append("  [parent cycle]");
             if (!span.HasTimes) sb.Append("  [no timestamps]");
             sb.Append('\n');
         }

@@ -7,6 +7,7 @@ namespace Nerdbox.TraceViewer.Sources;
 /// Reads Jaeger's v1 JSON: the query API's envelope <c>{"data": [trace, ...]}</c> or one bare trace
 /// (<c>{"traceID", "spans", "processes"}</c>, as the UI saves it). Times are microseconds; the
 /// service comes from the span's process; the parent is the CHILD_OF reference within the same trace.
+/// Ids that are not hex are replaced by stable hashes (<see cref="TraceIds.Hashed"/>), keeping their spelling.
 /// </summary>
 internal static class JaegerJson
 {
@@ -38,49 +39,78 @@ internal static class JaegerJson
     private static void ReadTrace(JsonElement trace, string origin, List<SpanRecord> into)
     {
         var processes = trace.Prop("processes") is { ValueKind: JsonValueKind.Object } p
-            ? p.EnumerateObject().ToDictionary(x => x.Name, x => x.Value.Str("serviceName") ?? "unknown_service")
-            : new Dictionary<string, string>();
+            ? p.EnumerateObject().ToDictionary(x => x.Name, x => Process(x.Value))
+            : new Dictionary<string, Dictionary<string, string>>();
         foreach (var span in trace.Array("spans"))
             into.Add(ReadSpan(span, processes, origin));
     }
 
-    private static SpanRecord ReadSpan(JsonElement span, Dictionary<string, string> processes, string origin)
+    // A process as a resource: its tags, and its service under the name OTLP gives it.
+    private static Dictionary<string, string> Process(JsonElement process)
+    {
+        var resource = Tags(process);
+        resource["service.name"] = process.Str("serviceName") ?? "unknown_service";
+        return resource;
+    }
+
+    private static SpanRecord ReadSpan(JsonElement span, Dictionary<string, Dictionary<string, string>> processes, string origin)
     {
         var name = span.Str("operationName") ?? "";
         var where = $"{origin}: span '{name}'";
-        var traceRaw = span.Str("traceID") ?? throw new TraceViewerException($"{where} has no traceID");
-        var spanRaw = span.Str("spanID") ?? throw new TraceViewerException($"{where} has no spanID");
-        var traceId = TraceIds.NormaliseTraceId(traceRaw) ?? throw new TraceViewerException($"{where}: traceID '{traceRaw}' is not hex");
-        var spanId = TraceIds.NormaliseSpanId(spanRaw) ?? throw new TraceViewerException($"{where}: spanID '{spanRaw}' is not hex");
+        var traceRaw = span.Str("traceID") is { Length: > 0 } t ? t : throw new TraceViewerException($"{where} has no traceID");
+        var spanRaw = span.Str("spanID") is { Length: > 0 } sp ? sp : throw new TraceViewerException($"{where} has no spanID");
 
-        var service = span.Str("processID") is { } pid && processes.TryGetValue(pid, out var svc) ? svc
-            : span.Prop("process")?.Str("serviceName") ?? "unknown_service";
+        var tags = Tags(span);
+        var traceId = Id(traceRaw, 16, TraceIds.OriginalTraceIdKey, tags);
+        var spanId = Id(spanRaw, 8, TraceIds.OriginalSpanIdKey, tags);
+        var parentId = Parent(span, traceId, tags);
+
+        var resource = span.Str("processID") is { } pid && processes.TryGetValue(pid, out var known) ? known
+            : span.Prop("process") is { } inline ? Process(inline) : null;
+        var service = resource?.GetValueOrDefault("service.name") ?? "unknown_service";
 
         var startUs = span.Int64("startTime");
         var durationUs = span.Int64("duration") ?? 0;
         var hasTimes = startUs is > 0;
         var start = hasTimes ? startUs!.Value * 1000 : 0;
 
-        var tags = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var tag in span.Array("tags"))
-            if (tag.Str("key") is { } key)
-                tags[key] = tag.Prop("value") is { } v ? v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText() : "";
-
         var isError = tags.GetValueOrDefault("error") is "true" or "True" || tags.GetValueOrDefault("otel.status_code") == "ERROR";
         var message = tags.GetValueOrDefault("otel.status_description") ?? tags.GetValueOrDefault("error.message");
-        return new SpanRecord(traceId, spanId, Parent(span, traceId), name, service,
-            start, hasTimes ? start + Math.Max(0, durationUs) * 1000 : 0, hasTimes, isError, message, tags);
+        return new SpanRecord(traceId, spanId, parentId, name, service,
+            start, hasTimes ? start + Math.Max(0, durationUs) * 1000 : 0, hasTimes, isError, message, tags, resource);
+    }
+
+    private static Dictionary<string, string> Tags(JsonElement owner)
+    {
+        var tags = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var tag in owner.Array("tags"))
+            if (tag.Str("key") is { } key)
+                tags[key] = tag.Prop("value") is { } v ? v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText() : "";
+        return tags;
     }
 
     // The parent is a CHILD_OF reference into the same trace; FOLLOWS_FROM only when there is no CHILD_OF.
     // References into other traces (links) are not parents here. Old Jaeger also had parentSpanID.
-    private static string? Parent(JsonElement span, string traceId)
+    private static string? Parent(JsonElement span, string traceId, Dictionary<string, string> tags)
     {
         var refs = span.Array("references")
             .Select(r => (Type: r.Str("refType") ?? "CHILD_OF", Trace: r.Str("traceID"), Span: r.Str("spanID")))
-            .Where(r => r.Span is not null && (r.Trace is null || TraceIds.SameTrace(r.Trace, traceId)))
+            .Where(r => r.Span is not null && (r.Trace is null || Id(r.Trace, 16) == traceId))
             .ToList();
         var pick = refs.FirstOrDefault(r => r.Type == "CHILD_OF").Span ?? refs.FirstOrDefault().Span ?? span.Str("parentSpanID");
-        return pick is null or "" or "0" ? null : TraceIds.NormaliseSpanId(pick);
+        return pick is null or "" or "0" ? null : Id(pick, 8, TraceIds.OriginalParentIdKey, tags);
     }
+
+    // Ids that are not hex (some Jaeger test traces use "trace-123", "span-1") are read, not refused: a hash
+    // stands in, the same for every use of that spelling, and the spelling is kept under originalKey.
+    private static string Id(string raw, int bytes, string originalKey, Dictionary<string, string> tags)
+    {
+        if (Normalise(raw, bytes) is { } hex) return hex;
+        tags[originalKey] = raw;
+        return TraceIds.Hashed(raw, bytes);
+    }
+
+    private static string Id(string raw, int bytes) => Normalise(raw, bytes) ?? TraceIds.Hashed(raw, bytes);
+
+    private static string? Normalise(string raw, int bytes) => bytes == 16 ? TraceIds.NormaliseTraceId(raw) : TraceIds.NormaliseSpanId(raw);
 }

@@ -19,8 +19,9 @@ internal static class JsonDocuments
         var values = new List<JsonElement>();
         try
         {
-            while (JsonElement.TryParseValue(ref reader, out var value) && value is { } v)
-                values.Add(v);
+            // Read moves to each value's first token; ParseValue leaves the reader on its last one.
+            while (reader.Read())
+                values.Add(JsonElement.ParseValue(ref reader));
         }
         catch (JsonException e)
         {

@@ -14,6 +14,7 @@ internal static class OtlpProto
         foreach (var rs in batches)
         {
             var service = rs.Resource?.Attributes.FirstOrDefault(a => a.Key == "service.name")?.Value?.StringValue is { Length: > 0 } s ? s : "unknown_service";
+            var resource = Attributes(rs.Resource?.Attributes ?? []);
             foreach (var ss in rs.ScopeSpans)
                 foreach (var span in ss.Spans)
                 {
@@ -27,10 +28,18 @@ internal static class OtlpProto
                         Hex(span.TraceId), Hex(span.SpanId), span.ParentSpanId.Length == 8 ? Hex(span.ParentSpanId) : null,
                         span.Name, service, hasTimes ? start : 0, hasTimes ? Math.Max(start, end) : 0, hasTimes,
                         span.Status?.Code == Status.Types.StatusCode.Error, span.Status?.Message is { Length: > 0 } m ? m : null,
-                        span.Attributes.ToDictionary(a => a.Key, a => Text(a.Value), StringComparer.Ordinal)));
+                        Attributes(span.Attributes), resource));
                 }
         }
         return spans;
+    }
+
+    // A repeated key keeps its last value, as the SDKs do.
+    private static Dictionary<string, string> Attributes(IEnumerable<KeyValue> attributes)
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var a in attributes) map[a.Key] = Text(a.Value);
+        return map;
     }
 
     private static string Hex(ByteString b) => Convert.ToHexStringLower(b.Span);

@@ -44,9 +44,15 @@ internal static class BenchRuns
     public static async Task<(VmTaskOptions Options, string Bundle)> PrepareAsync(VmRequest request, CancellationToken ct)
     {
         var options = await VmOptions.PrepareAsync(request, l => Console.Error.WriteLine("nerdbox: " + l), ct);
+        return (options, await BundleAsync(ct));
+    }
+
+    /// <summary>The one-line busybox bundle alone; the caller deletes it.</summary>
+    public static async Task<string> BundleAsync(CancellationToken ct)
+    {
         var bundle = Path.Combine(Path.GetTempPath(), "nerdbox-bench-" + Environment.ProcessId);
         await SampleBundle.CreateAsync(bundle, ["echo", "ready"], ct);
-        return (options, bundle);
+        return bundle;
     }
 
     public static double Median(IEnumerable<double> values)

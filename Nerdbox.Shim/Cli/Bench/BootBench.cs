@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Nerdbox.Engine.Boot;
-using Nerdbox.Engine.Tasks;
+using static Nerdbox.Shim.Cli.Bench.BenchRuns;
 
 namespace Nerdbox.Shim.Cli.Bench;
 
@@ -13,20 +13,23 @@ public static class BootBench
 {
     public static Command Create()
     {
-        var (command, count, vm) = BenchCommand.VmVerb("boot", "Boot N VMs and print the median and p90 of each boot phase and of boot to output.", 10);
-        command.SetAction((r, ct) => RunAsync(r.GetValue(count), vm.Read(r), ct));
+        var json = CliOptions.OutputFile("--json", "also write the figures as JSON: each phase's samples, median and p90, the configuration, the machine and time");
+        var (command, count, vm) = BenchCommand.VmVerb("boot", "Boot N VMs and print the median and p90 of each boot phase and of boot to output.", 10, json);
+        command.SetAction((r, ct) => RunAsync(r.GetValue(count), vm.Read(r), r.GetValue(json), ct));
         return command;
     }
 
-    private static async Task<int> RunAsync(int count, VmRequest vm, CancellationToken ct)
+    private static async Task<int> RunAsync(int count, VmRequest vm, string? json, CancellationToken ct)
     {
-        var (options, bundle) = await BenchRuns.PrepareAsync(vm, ct);
+        var host = BenchHost.Now();
+        var (options, bundle) = await PrepareAsync(vm, ct);
         var runs = new List<BootPhases>();
         try
         {
             for (var i = 0; i < count; i++)
             {
-                var run = await TaskRun.RunAsync($"bench-{Environment.ProcessId}-{i}", bundle, options, ct: ct);
+                var run = await RunOnceAsync($"bench-{Environment.ProcessId}-{i}", bundle, options, null, ct);
+                if (run is null) continue;
                 runs.Add(run.Phases);
                 Console.Error.WriteLine($"boot {i + 1}/{count}: {run.Phases.BootToOutput?.TotalMilliseconds:0} ms to output");
             }
@@ -35,27 +38,28 @@ public static class BootBench
         {
             Directory.Delete(bundle, true);
         }
-        Console.WriteLine(Report(runs, options.Backend.Name));
+        var figures = new BenchSide(BenchVm.From(options), runs.Count, count - runs.Count, PhaseFigures.From(runs));
+        Console.WriteLine(Report(figures));
+        if (FailureNote.Length > 0) Console.WriteLine(FailureNote);
+        BenchJson.Write(json, BenchJson.Serialize(new BootBenchReport(host, count, figures)));
+        if (runs.Count == 0)
+        {
+            Console.Error.WriteLine("nerdbox: every boot failed");
+            return 1;
+        }
         var spawns = await AgentSpawnBench.MeasureAsync(options.Image.AgentPath, count, ct);
         var sorted = spawns.Select(t => t.TotalMilliseconds).Order().ToArray();
-        Console.WriteLine($"{"agent spawn to first reply (host process, NativeAOT)",-20} {BenchRuns.Percentile(sorted, 0.5),10:0.0} {BenchRuns.Percentile(sorted, 0.9),10:0.0}");
+        Console.WriteLine($"{"agent spawn to first reply (host process, NativeAOT)",-20} {Percentile(sorted, 0.5),10:0.0} {Percentile(sorted, 0.9),10:0.0}");
         return 0;
     }
 
-    public static string Report(IReadOnlyList<BootPhases> runs, string backend)
+    internal static string Report(BenchSide figures)
     {
         var sb = new System.Text.StringBuilder();
-        sb.AppendLine($"boots: {runs.Count} ({backend})");
+        sb.AppendLine($"boots: {figures.Boots} ({figures.Vm})");
         sb.AppendLine($"{"phase",-20} {"median ms",10} {"p90 ms",10}");
-        void Row(string name, IEnumerable<TimeSpan?> values)
-        {
-            var v = values.Where(x => x is not null).Select(x => x!.Value.TotalMilliseconds).Order().ToArray();
-            if (v.Length == 0) return;
-            sb.AppendLine($"{name,-20} {BenchRuns.Percentile(v, 0.5),10:0.0} {BenchRuns.Percentile(v, 0.9),10:0.0}");
-        }
-        var names = runs[0].Phases().Select(p => p.Name).ToList();
-        for (var i = 0; i < names.Count; i++) Row(names[i], runs.Select(r => r.Phases()[i].Duration));
-        Row("boot to output", runs.Select(r => r.BootToOutput));
+        foreach (var p in figures.Phases.Where(p => p.SamplesMs.Count > 0))
+            sb.AppendLine($"{p.Name,-20} {p.MedianMs,10:0.0} {p.P90Ms,10:0.0}");
         return sb.ToString();
     }
 }

@@ -1,0 +1,95 @@
+using System.CommandLine;
+using Nerdbox.Engine.Boot;
+using static Nerdbox.Shim.Cli.Bench.BenchRuns;
+
+namespace Nerdbox.Shim.Cli.Bench;
+
+/// <summary>
+/// <c>bench compare</c>: "did my change help?". Boots configuration A and B alike N times each,
+/// interleaved so that drift in the machine's load hits both, and per boot phase prints both sides'
+/// figures, B − A, and a rank test's p-value, so that noise is not read as a win.
+/// </summary>
+public static class CompareBench
+{
+    public const string OrderNote = "interleaved A B, B A, A B, ... after one untimed warm-up boot of each";
+
+    private sealed record Request(int Count, VmRequest A, VmRequest B, string? Json);
+
+    /// <summary>One side's options and what its timed boots gave.</summary>
+    private sealed record Side(string Label, VmTaskOptions Options)
+    {
+        public List<BootPhases> Runs { get; } = [];
+        public int Failed { get; set; }
+
+        public BenchSide Figures() => new(BenchVm.From(Options), Runs.Count, Failed, PhaseFigures.From(Runs));
+    }
+
+    public static Command Create()
+    {
+        var count = CliOptions.PositiveInt("--count", "N", "timed boots of each side", 10);
+        var (a, b) = (new CompareSide("A"), new CompareSide("B"));
+        var accel = VmOptions.Accel("--accel");
+        var timeout = VmOptions.Timeout("--timeout");
+        var json = CliOptions.OutputFile("--json",
+            "also write the figures as JSON: each side's configuration and samples, medians, p90s, B-A, p-values, the machine and time");
+        var command = new Command("compare",
+            "Boot configuration A (the --a-* options) and B (the --b-* options) N times each, interleaved after one warm-up each; " +
+            "per boot phase print both sides' median and p90, B-A, and a Mann-Whitney p-value with its significance mark. " +
+            "Unset options are the defaults, so e.g. --b-kernel-arg mitigations=off alone compares that word against none.")
+        {
+            count,
+        };
+        foreach (var option in a.Options.Concat(b.Options)) command.Add(option);
+        command.Add(accel);
+        command.Add(timeout);
+        command.Add(json);
+        command.SetAction((r, ct) =>
+        {
+            var (accelerator, bootTimeout) = (r.GetRequiredValue(accel), TimeSpan.FromSeconds(r.GetValue(timeout)));
+            return RunAsync(new Request(r.GetValue(count), a.Read(r, accelerator, bootTimeout), b.Read(r, accelerator, bootTimeout), r.GetValue(json)), ct);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(Request request, CancellationToken ct)
+    {
+        var host = BenchHost.Now();
+        var a = new Side("A", await VmOptions.PrepareAsync(request.A, l => Console.Error.WriteLine("nerdbox: A: " + l), ct));
+        var b = new Side("B", await VmOptions.PrepareAsync(request.B, l => Console.Error.WriteLine("nerdbox: B: " + l), ct));
+        if (request.A.Shape == request.B.Shape && request.A.KernelArgs.SequenceEqual(request.B.KernelArgs))
+            Console.Error.WriteLine("nerdbox: A and B are the same configuration: whatever differs is noise");
+        var bundle = await BundleAsync(ct);
+        try
+        {
+            // The first boots of a process pay for JIT and a cold page cache: one of each, untimed.
+            foreach (var side in new[] { a, b })
+                await RunOnceAsync($"warm-{side.Label}-{Environment.ProcessId}", bundle, side.Options, null, ct);
+            for (var i = 0; i < request.Count; i++)
+            {
+                // ABBA order, so that neither side always goes first.
+                foreach (var side in i % 2 == 0 ? new[] { a, b } : [b, a])
+                {
+                    var run = await RunOnceAsync($"compare-{Environment.ProcessId}-{i}-{side.Label}", bundle, side.Options, null, ct);
+                    if (run is null)
+                    {
+                        side.Failed++;
+                        continue;
+                    }
+                    side.Runs.Add(run.Phases);
+                    Console.Error.WriteLine($"boot {i + 1}/{request.Count} {side.Label}: {run.Phases.BootToOutput?.TotalMilliseconds:0} ms to output");
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(bundle, true);
+        }
+        var (figuresA, figuresB) = (a.Figures(), b.Figures());
+        var rows = PhaseComparison.Of(figuresA, figuresB);
+        Console.Write(CompareTable.Render(request.Count, figuresA, figuresB, rows));
+        BenchJson.Write(request.Json, BenchJson.Serialize(new CompareBenchReport(host, request.Count, figuresA, figuresB, rows)));
+        if (a.Runs.Count > 0 && b.Runs.Count > 0) return 0;
+        Console.Error.WriteLine($"nerdbox: every timed boot of {(a.Runs.Count == 0 ? "A" : "B")} failed: nothing to compare");
+        return 1;
+    }
+}
