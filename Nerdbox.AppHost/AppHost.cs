@@ -5,9 +5,12 @@ using Nerdbox.AppHost.Shim;
 // Both the dashboard (Aspire's own OTLP wiring) and Jaeger receive every span, guest spans included.
 var builder = DistributedApplication.CreateBuilder(args);
 
+var backend = builder.AddBackendParameter();
+var accelerator = builder.AddAcceleratorParameter();
 var jaeger = builder.AddJaeger("jaeger");
 var shim = builder.AddShim("shim")
+    .WithVmParameters(backend, accelerator)
     .WithOtlpExporterTo(jaeger)
-    .WithSampleRunCommand();
+    .WithSampleRunCommand(jaeger);
 
 builder.Build().Run();

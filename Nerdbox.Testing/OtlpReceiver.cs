@@ -26,6 +26,15 @@ public enum ReceiverMode
     Stall,
 }
 
+/// <summary>How a rejected request is answered: the HTTP status, the gRPC status, and the pause asked for (Retry-After / RetryInfo).</summary>
+public sealed record Rejection(int HttpStatus = 503, StatusCode GrpcStatus = StatusCode.Unavailable, TimeSpan? RetryAfter = null, bool RetryAfterAsDate = false)
+{
+    public static readonly Rejection Default = new();
+}
+
+/// <summary>A logs or metrics export that arrived over OTLP/HTTP (read at the protocol level: the body is kept as sent, decompressed).</summary>
+public sealed record SignalRequest(string Signal, IReadOnlyDictionary<string, string> Headers, byte[] Body);
+
 /// <summary>One received span with the resource and scope it came in.</summary>
 public sealed record ReceivedSpan(string ServiceName, string ScopeName, Span Span, OtlpResource Resource);
 
@@ -33,7 +42,8 @@ public sealed record ReceivedSpan(string ServiceName, string ScopeName, Span Spa
 /// A real OTLP trace collector for tests, on 127.0.0.1: OTLP/gRPC (<c>TraceService/Export</c>, HTTP/2
 /// cleartext) on one port and OTLP/HTTP (<c>POST /v1/traces</c>, protobuf, HTTP/1.1) on another.
 /// It keeps what it receives (or, for benchmarks, only counts it), and can be told to reject or stall
-/// requests to test failure handling.
+/// requests to test failure handling. Request bodies may be gzipped (HTTP Content-Encoding, gRPC's own).
+/// Logs and metrics POSTed to <c>/v1/logs</c> and <c>/v1/metrics</c> are kept as they came.
 /// </summary>
 public sealed class OtlpReceiver : IAsyncDisposable
 {
@@ -41,6 +51,10 @@ public sealed class OtlpReceiver : IAsyncDisposable
     private readonly List<ResourceSpans> _batches = [];
     private readonly List<ReceivedSpan> _spans = [];
     private readonly List<IReadOnlyDictionary<string, string>> _headers = [];
+    private readonly List<TimeSpan> _arrivals = [];
+    private readonly Queue<Rejection> _rejectNext = new();
+    private readonly List<SignalRequest> _signals = [];
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
     private WebApplication? _app;
     private TaskCompletionSource _changed = NewSignal();
     private TaskCompletionSource _unstall = NewSignal();
@@ -78,6 +92,25 @@ public sealed class OtlpReceiver : IAsyncDisposable
 
     /// <summary>When above zero, accepted requests answer with partial_success.rejected_spans = this.</summary>
     public long RejectSpansInResponse { get; set; }
+
+    /// <summary>Answers the next <paramref name="count"/> trace export requests as <paramref name="rejection"/> says, whatever the mode.</summary>
+    public void RejectNext(int count, Rejection? rejection = null)
+    {
+        lock (_lock)
+            for (var i = 0; i < count; i++) _rejectNext.Enqueue(rejection ?? Rejection.Default);
+    }
+
+    /// <summary>When each trace export request arrived, since the receiver started.</summary>
+    public IReadOnlyList<TimeSpan> RequestArrivals
+    {
+        get { lock (_lock) return _arrivals.ToArray(); }
+    }
+
+    /// <summary>Logs and metrics export requests, in arrival order.</summary>
+    public IReadOnlyList<SignalRequest> SignalRequests
+    {
+        get { lock (_lock) return _signals.ToArray(); }
+    }
 
     /// <summary>Export requests that arrived, whatever the answer.</summary>
     public int RequestCount => Volatile.Read(ref _requests);
@@ -124,6 +157,8 @@ public sealed class OtlpReceiver : IAsyncDisposable
         var app = builder.Build();
         app.MapGrpcService<TraceServiceEndpoint>();
         app.MapPost("/v1/traces", receiver.HandleHttpAsync);
+        app.MapPost("/v1/logs", context => receiver.HandleSignalAsync("logs", context));
+        app.MapPost("/v1/metrics", context => receiver.HandleSignalAsync("metrics", context));
         await app.StartAsync();
         receiver._app = app;
         // Kestrel writes the bound port back into the listen options.
@@ -189,26 +224,30 @@ public sealed class OtlpReceiver : IAsyncDisposable
         }
     }
 
-    /// <summary>The shared handling of both transports; null means "reject".</summary>
-    internal async Task<ExportTraceServiceResponse?> HandleAsync(ExportTraceServiceRequest request,
+    /// <summary>The shared handling of both transports: a response, or how to reject.</summary>
+    internal async Task<(ExportTraceServiceResponse? Response, Rejection? Rejection)> HandleAsync(ExportTraceServiceRequest request,
         IReadOnlyDictionary<string, string> headers, CancellationToken aborted)
     {
         Task unstall;
         ReceiverMode mode;
+        Rejection? rejection = null;
         lock (_lock)
         {
             _requests++;
+            _arrivals.Add(_clock.Elapsed);
             if (_keep) _headers.Add(headers);
             mode = _mode;
             unstall = _unstall.Task;
+            if (_rejectNext.Count > 0) rejection = _rejectNext.Dequeue();
         }
         Pulse();
+        if (rejection is not null) return (null, rejection);
         if (mode == ReceiverMode.Stall)
         {
             await unstall.WaitAsync(aborted);
             mode = Mode;
         }
-        if (mode != ReceiverMode.Accept) return null;
+        if (mode != ReceiverMode.Accept) return (null, Rejection.Default);
 
         long n = 0;
         foreach (var batch in request.ResourceSpans)
@@ -229,7 +268,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
         var response = new ExportTraceServiceResponse();
         if (RejectSpansInResponse > 0)
             response.PartialSuccess = new ExportTracePartialSuccess { RejectedSpans = RejectSpansInResponse, ErrorMessage = "test receiver rejects some" };
-        return response;
+        return (response, null);
     }
 
     private async Task HandleHttpAsync(HttpContext context)
@@ -239,14 +278,13 @@ public sealed class OtlpReceiver : IAsyncDisposable
             context.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
             return;
         }
-        using var body = new MemoryStream();
-        await context.Request.Body.CopyToAsync(body, context.RequestAborted);
-        var request = ExportTraceServiceRequest.Parser.ParseFrom(body.ToArray());
+        var request = ExportTraceServiceRequest.Parser.ParseFrom(await ReadBodyAsync(context));
         var headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
         ExportTraceServiceResponse? response;
+        Rejection? rejection;
         try
         {
-            response = await HandleAsync(request, headers, context.RequestAborted);
+            (response, rejection) = await HandleAsync(request, headers, context.RequestAborted);
         }
         catch (OperationCanceledException)
         {
@@ -254,12 +292,40 @@ public sealed class OtlpReceiver : IAsyncDisposable
         }
         if (response is null)
         {
-            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            rejection ??= Rejection.Default;
+            context.Response.StatusCode = rejection.HttpStatus;
+            if (rejection.RetryAfter is { } after)
+                context.Response.Headers.RetryAfter = rejection.RetryAfterAsDate
+                    ? DateTimeOffset.UtcNow.Add(after).ToString("R")
+                    : ((long)Math.Ceiling(after.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             return;
         }
         context.Response.ContentType = "application/x-protobuf";
         await context.Response.Body.WriteAsync(response.ToByteArray(), context.RequestAborted);
     }
+
+    /// <summary>The request body, gunzipped when the client says it is gzip.</summary>
+    private static async Task<byte[]> ReadBodyAsync(HttpContext context)
+    {
+        using var body = new MemoryStream();
+        var gzip = string.Equals(context.Request.Headers.ContentEncoding.ToString(), "gzip", StringComparison.OrdinalIgnoreCase);
+        await using (var input = gzip ? new System.IO.Compression.GZipStream(context.Request.Body, System.IO.Compression.CompressionMode.Decompress) : context.Request.Body)
+            await input.CopyToAsync(body, context.RequestAborted);
+        return body.ToArray();
+    }
+
+    private async Task HandleSignalAsync(string signal, HttpContext context)
+    {
+        var body = await ReadBodyAsync(context);
+        var headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
+        lock (_lock) _signals.Add(new SignalRequest(signal, headers, body));
+        Pulse();
+        context.Response.ContentType = "application/x-protobuf"; // an empty body is an empty Export*ServiceResponse
+    }
+
+    /// <summary>Waits until a logs or metrics request satisfying <paramref name="predicate"/> has arrived.</summary>
+    public Task WaitForSignalAsync(Func<SignalRequest, bool> predicate, TimeSpan timeout) =>
+        WaitAsync(() => SignalRequests.Any(predicate), timeout, "the logs or metrics request");
 
     private void Pulse()
     {
@@ -290,8 +356,40 @@ public sealed class OtlpReceiver : IAsyncDisposable
         {
             var headers = context.RequestHeaders.Where(h => !h.IsBinary).GroupBy(h => h.Key)
                 .ToDictionary(g => g.Key, g => g.Last().Value);
-            var response = await receiver.HandleAsync(request, headers, context.CancellationToken);
-            return response ?? throw new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, "test receiver is rejecting requests"));
+            // gRPC's own headers (grpc-encoding) are not in RequestHeaders; the HTTP/2 request has them.
+            foreach (var (key, value) in context.GetHttpContext().Request.Headers)
+                headers.TryAdd(key.ToLowerInvariant(), value.ToString());
+            var (response, rejection) = await receiver.HandleAsync(request, headers, context.CancellationToken);
+            if (response is not null) return response;
+            rejection ??= Rejection.Default;
+            var trailers = new Metadata();
+            if (rejection.RetryAfter is { } after) trailers.Add("grpc-status-details-bin", RetryInfoStatus(rejection.GrpcStatus, after));
+            throw new RpcException(new Grpc.Core.Status(rejection.GrpcStatus, "test receiver is rejecting requests"), trailers);
+        }
+
+        /// <summary>A <c>google.rpc.Status</c> whose one detail is a <c>google.rpc.RetryInfo</c>, written field by field.</summary>
+        private static byte[] RetryInfoStatus(StatusCode code, TimeSpan delay)
+        {
+            var retryInfo = new MemoryStream();
+            using (var o = new CodedOutputStream(retryInfo, leaveOpen: true))
+            {
+                o.WriteTag(1, WireFormat.WireType.LengthDelimited);
+                o.WriteMessage(Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(delay));
+            }
+            var any = new Google.Protobuf.WellKnownTypes.Any
+            {
+                TypeUrl = "type.googleapis.com/google.rpc.RetryInfo",
+                Value = ByteString.CopyFrom(retryInfo.ToArray()),
+            };
+            var status = new MemoryStream();
+            using (var o = new CodedOutputStream(status, leaveOpen: true))
+            {
+                o.WriteTag(1, WireFormat.WireType.Varint);
+                o.WriteInt32((int)code);
+                o.WriteTag(3, WireFormat.WireType.LengthDelimited);
+                o.WriteMessage(any);
+            }
+            return status.ToArray();
         }
     }
 }

@@ -12,6 +12,7 @@ public static class JaegerResourceBuilderExtensions
     /// Adds Jaeger. In run mode without a container runtime, Jaeger cannot start (and Aspire would
     /// refuse to start the whole app over one container): a placeholder resource takes its place,
     /// its state and a warning say why, and nothing is pointed at it. Publishing always describes Jaeger.
+    /// With <see cref="JaegerResource.PersistentConfigKey"/> true the container outlives the AppHost.
     /// </summary>
     public static JaegerDeployment AddJaeger(this IDistributedApplicationBuilder builder, string name)
     {
@@ -38,8 +39,15 @@ public static class JaegerResourceBuilderExtensions
             .WithHttpEndpoint(targetPort: JaegerResource.UiPort, name: JaegerResource.UiEndpointName)
             .WithHttpEndpoint(targetPort: JaegerResource.OtlpGrpcPort, name: JaegerResource.OtlpGrpcEndpointName)
             .WithHttpEndpoint(targetPort: JaegerResource.OtlpHttpPort, name: JaegerResource.OtlpHttpEndpointName)
+            .WithHttpEndpoint(targetPort: JaegerResource.HealthPort, name: JaegerResource.HealthEndpointName)
+            .WithHttpHealthCheck(JaegerResource.HealthPath, endpointName: JaegerResource.HealthEndpointName)
             .WithUrlForEndpoint(JaegerResource.UiEndpointName, u => u.DisplayText = "Jaeger UI");
+        // Receivers and the health check are for programs, not for clicking: listed in the details only.
+        foreach (var endpoint in new[] { JaegerResource.OtlpGrpcEndpointName, JaegerResource.OtlpHttpEndpointName, JaegerResource.HealthEndpointName })
+            jaeger.WithUrlForEndpoint(endpoint, u => u.DisplayLocation = UrlDisplayLocation.DetailsOnly);
         jaeger.WithEndpoint(JaegerResource.OtlpGrpcEndpointName, e => e.Transport = "http2");
+        if (builder.Configuration.GetValue<bool>(JaegerResource.PersistentConfigKey))
+            jaeger.WithLifetime(ContainerLifetime.Persistent);
         return new JaegerDeployment(jaeger, "");
     }
 }

@@ -16,6 +16,7 @@ public sealed class BootPhases
     public DateTime? InitDone;
     public DateTime? ChannelFound;
     public DateTime? AgentListening;
+    public DateTime? FirstCallHandled;
     public DateTime FirstReply;
     public DateTime TaskCreated;
     public DateTime? ContainerStarted;

@@ -1,11 +1,14 @@
 using Nerdbox.Engine.GuestImage;
+using Nerdbox.Engine.Relay;
+using Nerdbox.Telemetry.Settings;
 using Nerdbox.Engine.Vm;
 
 namespace Nerdbox.Engine.Boot;
 
 /// <summary>
 /// What has to hold before a first VM can boot: the host packages, a backend chosen (and why), the
-/// guest image built or found in the cache, and state left by earlier runs reaped. The one path
+/// guest image built or found in the cache, state left by earlier runs reaped, and the host's OpenTelemetry
+/// environment read for the guest's half of the trace. The one path
 /// that <c>run</c>, <c>serve</c> and <c>bench</c> all take.
 /// </summary>
 public static class BootPreparation
@@ -13,6 +16,12 @@ public static class BootPreparation
     public static async Task<VmTaskOptions> PrepareAsync(VmShape shape, Action<string> progress, CancellationToken ct)
     {
         HostPackages.Require(HostPackages.ForRun);
+        // Read first, so that a bad span limit fails, naming the variable, before any slow work.
+        var environment = OtelEnvironment.Current();
+        var limits = SpanLimits.Parse(environment);
+        var otel = HostOtelEnvironment.From(environment);
+        if (otel.MalformedEntries.Count > 0)
+            progress($"{OtelEnvironment.ResourceAttributesVariable}: ignored {otel.MalformedEntries.Count} malformed entries: {string.Join(", ", otel.MalformedEntries)}");
         var selection = BackendSelector.Select(shape.Backend);
         progress($"VM backend {selection.Reason}");
         var image = await new GuestImageBuilder(GuestImageBuilder.DefaultCacheDirectory, progress).EnsureAsync(ct);
@@ -26,6 +35,8 @@ public static class BootPreparation
             Cpus = shape.Cpus,
             MemoryMib = shape.MemoryMib,
             VmmVersion = await VmmVersion.OfAsync(selection.Backend, ct),
+            Otel = otel,
+            RelayBounds = RelayBounds.Default.Within(limits),
         };
     }
 }

@@ -13,7 +13,7 @@ public sealed record KernelPhase(string Name, long StartNs, long EndNs, IReadOnl
 /// instruction:
 /// <list type="bullet">
 /// <item><c>kernel.StartKernel</c>: start_kernel (architecture, memory, scheduler, console set-up) until the early initcalls run.</item>
-/// <item><c>kernel.Initcalls</c>, with one child per initcall level (<c>kernel.initcalls.core</c>, ...), each from its level's
+/// <item><c>kernel.Initcalls</c>, with one child per initcall level (<c>kernel.Initcalls.core</c>, ...), each from its level's
 /// start to the next one's; the early level also holds SMP bring-up and the driver core's set-up, which run between it and the next.</item>
 /// <item><c>kernel.InitramfsUnpack</c>: the initramfs unpacked (asynchronously, beside the initcalls).</item>
 /// <item><c>kernel.FreeInitMemory</c>: init memory freed and kernel text write-protected.</item>
@@ -21,10 +21,16 @@ public sealed record KernelPhase(string Name, long StartNs, long EndNs, IReadOnl
 /// </list>
 /// Level boundaries come from the <c>initcall:initcall_level</c> trace event printed to the log
 /// (<see cref="LevelTraceArgs"/>); with <c>initcall_debug</c> (<see cref="InitcallDebugArgs"/>) each
-/// initcall above a threshold becomes a span of its own.
+/// initcall above a threshold becomes a span of its own (<c>kernel.Initcall.FUNCTION</c>).
 /// </summary>
 public static class KernelBootPhases
 {
+    /// <summary>A level's span is this and the level's name; the levels are a fixed set.</summary>
+    public const string LevelSpanPrefix = "kernel.Initcalls.";
+
+    /// <summary>An initcall's span is this and its function's name: one of the kernel's own initcalls, a bounded set.</summary>
+    public const string InitcallSpanPrefix = "kernel.Initcall.";
+
     /// <summary>Kernel command-line words that print each initcall level's start to the log: ten lines, no measurable cost.</summary>
     public static readonly string[] LevelTraceArgs = ["trace_event=initcall:initcall_level", "tp_printk"];
 
@@ -72,7 +78,7 @@ public static class KernelBootPhases
             {
                 var (name, at) = levels[i];
                 var next = i + 1 < levels.Count ? levels[i + 1].At : freeing;
-                levelPhases.Add(new KernelPhase("kernel.initcalls." + name, at, Math.Max(at, next), Spans(initcalls, at, next, initcallThreshold)));
+                levelPhases.Add(new KernelPhase(LevelSpanPrefix + name, at, Math.Max(at, next), Spans(initcalls, at, next, initcallThreshold)));
             }
             if (Unpack(records, run) is { } unpack) levelPhases.Add(unpack with { StartNs = Clamp(unpack.StartNs), EndNs = Clamp(unpack.EndNs) });
             children.Add(new KernelPhase("kernel.Initcalls", initcallsStart, Math.Max(initcallsStart, freeing), levelPhases));
@@ -131,7 +137,7 @@ public static class KernelBootPhases
 
     private static List<KernelPhase> Spans(IReadOnlyList<Initcall> initcalls, long from, long to, TimeSpan threshold) =>
         initcalls.Where(c => c.StartNs >= from && c.StartNs < to && c.DurationNs >= threshold.Ticks * 100)
-            .Select(c => new KernelPhase("initcall " + c.Function, c.StartNs, Math.Min(c.StartNs + c.DurationNs, to), []))
+            .Select(c => new KernelPhase(InitcallSpanPrefix + c.Function, c.StartNs, Math.Min(c.StartNs + c.DurationNs, to), []))
             .ToList();
 
     private static KernelPhase? Unpack(IReadOnlyList<KernelLogRecord> records, KernelLogRecord run)

@@ -100,34 +100,37 @@ public sealed class VmBoot : IAsyncDisposable
             span?.SetTag("nerdbox.clock.uncertainty_ns", Clock.UncertaintyNs);
         });
         AgentInfo = await agent.System.InfoAsync(new InfoRequest(), cancellationToken: ct);
-        bootSpan?.SetTag("nerdbox.agent.version", AgentInfo.AgentVersion);
         bootSpan?.SetTag("nerdbox.agent.channel", AgentInfo.Channel);
         var ranOn = RanOn();
-        TagRanOn(bootSpan, ranOn);
+        TagRanOn(bootSpan, [.. ranOn, new(GuestKernelCopy, AgentInfo.KernelRelease)]);
         // Spans the guest made before now (the Info call's) wait in its buffer for the stream.
-        if (_options.GuestSpanSink is { } sink)
+        if (_options.RelaysGuestSpans)
         {
-            var resource = new Dictionary<string, string> { ["nerdbox.vm.id"] = _id, ["os.version"] = AgentInfo.KernelRelease };
-            foreach (var (key, value) in ranOn) resource[key] = value;
-            Relay = new GuestSpanRelay(agent.Traces, Clock, sink, _options.RelayBounds, Phases.VmmSpawned, resource);
+            var resource = GuestResource.Attributes(_options.Otel, _id, AgentInfo.AgentVersion, AgentInfo.KernelRelease, ranOn);
+            Relay = new GuestSpanRelay(agent.Traces, Clock, _options.GuestSpanSink!, _options.RelayBounds, Phases.VmmSpawned, resource);
             Relay.Start();
         }
         PlaceGuestPoints();
         VmStartSpans.Record(Phases, _guestFrom, wait, Relay, bootSpan?.TraceId ?? default);
     }
 
-    /// <summary>What this boot ran on: accelerator, backend, VMM version, guest kernel and image.</summary>
-    private IReadOnlyList<(string Key, string Value)> RanOn() =>
+    /// <summary>
+    /// The guest kernel on the host's spans. Its standard key, <c>os.version</c>, is on the guest's resource;
+    /// on a host span it would read as the host's own system.
+    /// </summary>
+    private const string GuestKernelCopy = "nerdbox.guest.kernel";
+
+    /// <summary>What this boot ran on (accelerator, backend, VMM version, image), which no standard key names.</summary>
+    private IReadOnlyList<KeyValuePair<string, string>> RanOn() =>
     [
-        ("nerdbox.vm.backend", _vm!.Backend),
-        ("nerdbox.vm.accelerator", _vm.Accelerator),
-        ("nerdbox.vmm.version", _options.VmmVersion ?? _vm.Backend),
-        ("nerdbox.guest.kernel", AgentInfo?.KernelRelease ?? ""),
-        ("nerdbox.image.id", _options.Image.InputsHash[..Math.Min(12, _options.Image.InputsHash.Length)]),
+        new("nerdbox.vm.backend", _vm!.Backend),
+        new("nerdbox.vm.accelerator", _vm.Accelerator),
+        new("nerdbox.vmm.version", _options.VmmVersion ?? _vm.Backend),
+        new("nerdbox.image.id", _options.Image.InputsHash[..Math.Min(12, _options.Image.InputsHash.Length)]),
     ];
 
     /// <summary>On the boot span and on the trace's local root, so that any view of the trace shows it.</summary>
-    private static void TagRanOn(Activity? bootSpan, IReadOnlyList<(string Key, string Value)> ranOn)
+    private static void TagRanOn(Activity? bootSpan, IReadOnlyList<KeyValuePair<string, string>> ranOn)
     {
         var root = bootSpan;
         while (root?.Parent is { } parent) root = parent;
@@ -150,6 +153,7 @@ public sealed class VmBoot : IAsyncDisposable
         Phases.InitDone = At(t.InitDoneNs);
         Phases.ChannelFound = At(t.ChannelFoundNs);
         Phases.AgentListening = At(t.ListenerReadyNs);
+        if (t.FirstCallNs >= t.ListenerReadyNs && t.FirstCallNs > 0) Phases.FirstCallHandled = At(t.FirstCallNs);
         Phases.GuestPointUncertainty = Clock.Uncertainty;
     }
 
@@ -166,7 +170,7 @@ public sealed class VmBoot : IAsyncDisposable
         var timeout = _options.BootTimeout;
         var deadline = DateTime.UtcNow + timeout;
         var call = agent.System.ProbeClockAsync(new ProbeClockRequest(), deadline: deadline, cancellationToken: cts.Token);
-        if (vm.AgentChannel.Kind == Api.Contract.AgentChannels.Vsock) call = await RetryWhileUnavailableAsync(vm, agent, call, deadline, cts.Token);
+        call = await RetryWhileUnavailableAsync(vm, agent, call, deadline, cts.Token);
         var first = await Task.WhenAny(call.ResponseAsync, vm.Exited);
         if (first == vm.Exited)
         {
@@ -187,8 +191,8 @@ public sealed class VmBoot : IAsyncDisposable
 
     /// <summary>
     /// A vsock channel refuses (or, through libkrun's socket, drops) connections until the guest
-    /// agent listens; a virtio-serial port does not. So over vsock the first probe is repeated
-    /// while it fails as unavailable and the VM runs.
+    /// agent listens; a virtio-serial port's socket can exist a moment before QEMU listens on it. So
+    /// the first probe is repeated while it fails as unavailable and the VM runs.
     /// </summary>
     private static async Task<AsyncUnaryCall<ProbeClockResponse>> RetryWhileUnavailableAsync(IVmInstance vm, AgentClient agent,
         AsyncUnaryCall<ProbeClockResponse> call, DateTime deadline, CancellationToken ct)

@@ -11,7 +11,8 @@ namespace Nerdbox.Engine.Boot;
 /// <c>vm.GuestEntry</c> (host: the VMM starts the guest until the kernel's clock starts),
 /// <c>kernel.Boot</c> (guest: kernel start until /init runs; broken down from the kernel log by
 /// <see cref="RecordKernel"/>), <c>agent.Start</c> (guest: the agent's mounts, modules, channel wait and
-/// server start) and <c>vm.ChannelConnect</c> (host: the listener is up until the first reply arrives).
+/// server start) and <c>vm.ChannelConnect</c> (host: the listener is up until the first reply arrives; under it
+/// <c>agent.FirstRequest</c>, the guest setting up the connection until the first call reaches its handler).
 /// So the wait carries as self time only what none of them explains. All are made after the fact,
 /// with explicit times; guest stretches go out with the guest's spans.
 /// </summary>
@@ -22,7 +23,7 @@ public static class VmStartSpans
     {
         if (wait is null || p.KernelStarted is null || p.InitStarted is null || p.AgentListening is null) return;
         HostSpan(wait, "vm.GuestEntry", guestFrom, p.KernelStarted.Value, p);
-        HostSpan(wait, "vm.ChannelConnect", p.AgentListening.Value, p.FirstReply, p);
+        var connect = HostSpan(wait, "vm.ChannelConnect", p.AgentListening.Value, p.FirstReply, p);
         if (relay is null) return;
         var guest = new DerivedGuestSpans(traceId, p.GuestPointUncertainty, "guest boot clock");
         var agent = guest.Add("agent.Start", wait.SpanId, p.InitStarted.Value, p.AgentListening.Value);
@@ -32,6 +33,11 @@ public static class VmStartSpans
             guest.Add("agent.KernelModules", agent, mounts, init);
             guest.Add("agent.ChannelWait", agent, init, channel);
             guest.Add("agent.ServerStart", agent, channel, p.AgentListening.Value);
+        }
+        if (connect is not null && p.FirstCallHandled is { } firstCall)
+        {
+            // The guest's side of the first round trip: HTTP/2 and gRPC set-up until the first call's handler runs.
+            guest.Add("agent.FirstRequest", connect.SpanId, p.AgentListening.Value, firstCall);
         }
         relay.SubmitDerived(typeof(VmStartSpans).FullName!, guest.Spans);
     }
@@ -60,16 +66,17 @@ public static class VmStartSpans
 
     private static DateTime Clamp(DateTime t, DateTime from, DateTime to) => t < from ? from : t > to ? to : t;
 
-    private static void HostSpan(Activity parent, string name, DateTime start, DateTime end, BootPhases p)
+    private static Activity? HostSpan(Activity parent, string name, DateTime start, DateTime end, BootPhases p)
     {
         var previous = Activity.Current;
         var span = ShimTracing.Source.StartActivity(name, ActivityKind.Internal, parent.Context, startTime: start);
-        if (span is null) return;
+        if (span is null) return null;
         span.SetTag("nerdbox.derived_from", "guest boot clock and host timestamps");
         span.SetTag("nerdbox.clock.uncertainty_ns", p.GuestPointUncertainty.Ticks * 100);
         span.SetEndTime(end < start ? start : end);
         span.Stop();
         // The span was started from a context, not an Activity, so Stop() cannot restore the current one.
         Activity.Current = previous;
+        return span;
     }
 }

@@ -25,6 +25,13 @@ public sealed record VmTaskOptions
     /// <summary>Where the guest's spans go; null leaves them in the guest.</summary>
     public ISpanSink? GuestSpanSink { get; init; }
 
+    /// <summary>The host's OpenTelemetry environment, for the guest's resource and whether its spans leave at all.</summary>
+    public HostOtelEnvironment Otel { get; init; } = HostOtelEnvironment.None;
+
+    /// <summary>The guest's spans are relayed: a sink is given and telemetry is not disabled.</summary>
+    public bool RelaysGuestSpans => GuestSpanSink is not null && !Otel.SdkDisabled;
+
+    /// <summary>What the host accepts from the guest; preparation tightens it to the environment's span limits.</summary>
     public RelayBounds RelayBounds { get; init; } = RelayBounds.Default;
 
     /// <summary>Bounds of the guest's span buffer (<c>nerdbox.spans.max=</c>, <c>nerdbox.spans.max_bytes=</c>); null keeps the agent's defaults.</summary>
@@ -40,7 +47,7 @@ public sealed record VmTaskOptions
         .. GuestSpanBufferSpans is { } spans ? new[] { AgentKernelArgs.Word(AgentKernelArgs.SpanBufferSpans, spans) } : [],
         .. GuestSpanBufferBytes is { } bytes ? new[] { AgentKernelArgs.Word(AgentKernelArgs.SpanBufferBytes, bytes) } : [],
         // With spans wanted, the kernel log marks each initcall level's start: the kernel's boot broken down.
-        .. GuestSpanSink is not null ? KernelBootPhases.LevelTraceArgs : [],
+        .. RelaysGuestSpans ? KernelBootPhases.LevelTraceArgs : [],
         .. KernelTrace ? KernelBootPhases.InitcallDebugArgs : [],
         .. KernelArgs,
     ];

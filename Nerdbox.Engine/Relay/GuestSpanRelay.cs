@@ -43,7 +43,8 @@ public sealed class GuestSpanRelay : IAsyncDisposable
         _rate = new TokenBucket(bounds.MaxSpansPerSecond);
         _resource = new Resource();
         _resource.Attributes.Add(Kv("service.name", ShimTracing.GuestServiceName));
-        foreach (var (k, v) in resourceAttributes) _resource.Attributes.Add(Kv(k, v));
+        foreach (var (k, v) in resourceAttributes)
+            if (k != "service.name") _resource.Attributes.Add(Kv(k, v));
     }
 
     public RelayStats Stats { get; } = new();

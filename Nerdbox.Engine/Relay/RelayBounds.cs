@@ -1,3 +1,5 @@
+using Nerdbox.Telemetry.Settings;
+
 namespace Nerdbox.Engine.Relay;
 
 /// <summary>
@@ -19,6 +21,8 @@ public sealed record RelayBounds
     public int MaxArrayValues { get; init; } = 64;
     public int MaxEventsPerSpan { get; init; } = 32;
     public int MaxLinksPerSpan { get; init; } = 8;
+    public int MaxAttributesPerEvent { get; init; } = 64;
+    public int MaxAttributesPerLink { get; init; } = 64;
     public int MaxScopeNameLength { get; init; } = 128;
 
     /// <summary>Longest span accepted.</summary>
@@ -28,4 +32,20 @@ public sealed record RelayBounds
     public TimeSpan TimestampSlack { get; init; } = TimeSpan.FromMinutes(1);
 
     public static readonly RelayBounds Default = new();
+
+    /// <summary>
+    /// These bounds tightened to the environment's span limits where they are stricter. The guest stays
+    /// untrusted: a limit can narrow what the host accepts from it, never widen it.
+    /// </summary>
+    public RelayBounds Within(SpanLimits limits) => this with
+    {
+        MaxAttributesPerSpan = Min(MaxAttributesPerSpan, limits.AttributeCount),
+        MaxAttributeValueLength = Min(MaxAttributeValueLength, limits.AttributeValueLength),
+        MaxEventsPerSpan = Min(MaxEventsPerSpan, limits.EventCount),
+        MaxLinksPerSpan = Min(MaxLinksPerSpan, limits.LinkCount),
+        MaxAttributesPerEvent = Min(MaxAttributesPerEvent, limits.EventAttributeCount),
+        MaxAttributesPerLink = Min(MaxAttributesPerLink, limits.LinkAttributeCount),
+    };
+
+    private static int Min(int bound, int? limit) => limit is { } l && l < bound ? l : bound;
 }

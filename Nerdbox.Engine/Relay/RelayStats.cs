@@ -1,4 +1,3 @@
-using Nerdbox.Telemetry;
 using System.Diagnostics.Metrics;
 using Nerdbox.Telemetry;
 

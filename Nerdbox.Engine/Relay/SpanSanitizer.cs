@@ -22,7 +22,7 @@ internal sealed class SpanSanitizer(RelayBounds bounds, RelayStats stats)
         long cut = 0;
         if (span.Name.Length > bounds.MaxNameLength) { span.Name = span.Name[..bounds.MaxNameLength]; cut++; }
         if (span.TraceState.Length > 512) { span.TraceState = ""; cut++; }
-        cut += TrimAttributes(span.Attributes, out var droppedAttributes);
+        cut += TrimAttributes(span.Attributes, bounds.MaxAttributesPerSpan, out var droppedAttributes);
         span.DroppedAttributesCount += droppedAttributes;
         var droppedEvents = Shorten(span.Events, bounds.MaxEventsPerSpan);
         span.DroppedEventsCount += (uint)droppedEvents;
@@ -30,7 +30,7 @@ internal sealed class SpanSanitizer(RelayBounds bounds, RelayStats stats)
         foreach (var e in span.Events)
         {
             if (e.Name.Length > bounds.MaxNameLength) { e.Name = e.Name[..bounds.MaxNameLength]; cut++; }
-            cut += TrimAttributes(e.Attributes, out var d);
+            cut += TrimAttributes(e.Attributes, bounds.MaxAttributesPerEvent, out var d);
             e.DroppedAttributesCount += d;
         }
         var droppedLinks = Shorten(span.Links, bounds.MaxLinksPerSpan);
@@ -38,7 +38,7 @@ internal sealed class SpanSanitizer(RelayBounds bounds, RelayStats stats)
         cut += droppedLinks;
         foreach (var l in span.Links)
         {
-            cut += TrimAttributes(l.Attributes, out var d);
+            cut += TrimAttributes(l.Attributes, bounds.MaxAttributesPerLink, out var d);
             l.DroppedAttributesCount += d;
         }
         if (span.Status is { Message.Length: > 1024 } status) { status.Message = status.Message[..1024]; cut++; }
@@ -46,9 +46,9 @@ internal sealed class SpanSanitizer(RelayBounds bounds, RelayStats stats)
         return null;
     }
 
-    private long TrimAttributes(Google.Protobuf.Collections.RepeatedField<KeyValue> attributes, out uint dropped)
+    private long TrimAttributes(Google.Protobuf.Collections.RepeatedField<KeyValue> attributes, int max, out uint dropped)
     {
-        dropped = (uint)Shorten(attributes, bounds.MaxAttributesPerSpan);
+        dropped = (uint)Shorten(attributes, max);
         long cut = dropped;
         for (var i = attributes.Count - 1; i >= 0; i--)
         {

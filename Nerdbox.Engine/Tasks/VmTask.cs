@@ -105,7 +105,7 @@ public sealed class VmTask : IAsyncDisposable
         {
             var r = await agent.Task.CreateAsync(new CreateTaskRequest { Id = Id, BundleId = Id }, cancellationToken: ct);
             Pid = r.Pid;
-            span?.SetTag("nerdbox.task.pid", (long)r.Pid);
+            span?.SetTag("process.pid", (long)r.Pid);
         });
         Phases.TaskCreated = DateTime.UtcNow;
     }
@@ -117,7 +117,7 @@ public sealed class VmTask : IAsyncDisposable
         {
             var r = await agent.Task.StartAsync(new StartTaskRequest { Id = Id }, cancellationToken: ct);
             Phases.ContainerStarted = DateTime.UtcNow;
-            span?.SetTag("nerdbox.task.pid", (long)r.Pid);
+            span?.SetTag("process.pid", (long)r.Pid);
             return r.Pid;
         });
     }
@@ -149,7 +149,7 @@ public sealed class VmTask : IAsyncDisposable
             var at = r.ExitedAtUnixNano > 0 ? Clock.ToHostUtc(r.ExitedAtUnixNano) : DateTime.UtcNow;
             Phases.Exited = DateTime.UtcNow;
             Exit = (r.ExitStatus, at);
-            span?.SetTag("nerdbox.task.exit_status", r.ExitStatus);
+            span?.SetTag("process.exit.code", r.ExitStatus);
             return Exit.Value;
         });
     }

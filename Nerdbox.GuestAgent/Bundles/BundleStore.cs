@@ -59,14 +59,14 @@ internal sealed class BundleStore(string root)
     {
         using var span = GuestTracing.Source.StartActivity("bundle.MountRootfs");
         span?.SetTag("nerdbox.disk.serial", serial);
-        span?.SetTag("nerdbox.disk.fstype", fsType);
+        span?.SetTag("system.filesystem.type", fsType);
         try
         {
             if (fsType is not ("erofs" or "ext4")) throw new ArgumentException($"unsupported rootfs type '{fsType}'");
             // Disk and file-system drivers load after the agent starts serving.
             if (!Init.KernelModules.Deferred.Wait(TimeSpan.FromSeconds(10))) throw new IOException("kernel modules for the rootfs did not load within 10s");
             var device = FindDisk(serial);
-            span?.SetTag("nerdbox.disk.device", device);
+            span?.SetTag("system.device", device);
             var lower = Path.Combine(dir, "lower");
             var rw = Path.Combine(dir, "rw");
             Directory.CreateDirectory(lower);
@@ -87,8 +87,8 @@ internal sealed class BundleStore(string root)
     private static void Mount(string source, string target, string type, ulong flags, string? data, string spanName)
     {
         using var span = GuestTracing.Source.StartActivity(spanName);
-        span?.SetTag("nerdbox.mount.type", type);
-        span?.SetTag("nerdbox.mount.target", target);
+        span?.SetTag("system.filesystem.type", type);
+        span?.SetTag("system.filesystem.mountpoint", target);
         if (Libc.Mount(source, target, type, flags, data) != 0)
         {
             var e = new IOException($"mount {type} {source} on {target}: {Libc.LastErrorText()}");

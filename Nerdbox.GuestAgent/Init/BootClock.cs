@@ -30,4 +30,13 @@ internal sealed class BootTimeline
     public ulong InitDoneNs;
     public ulong ChannelFoundNs;
     public ulong ListenerReadyNs;
+
+    /// <summary>When the first RPC reached its handler: the end of the first connection's set-up in the guest.</summary>
+    public ulong FirstCallNs;
+
+    /// <summary>Records the first call's time once; later calls leave it.</summary>
+    public void MarkCall()
+    {
+        if (Volatile.Read(ref FirstCallNs) == 0) Interlocked.CompareExchange(ref FirstCallNs, BootClock.BootNs(), 0);
+    }
 }

@@ -24,6 +24,7 @@ internal sealed class SystemService(AgentOptions options, Init.BootTimeline time
             InitDoneNs = timeline.InitDoneNs,
             ChannelFoundNs = timeline.ChannelFoundNs,
             ListenerReadyNs = timeline.ListenerReadyNs,
+            FirstCallNs = Volatile.Read(ref timeline.FirstCallNs),
         },
     });
 
@@ -36,8 +37,12 @@ internal sealed class SystemService(AgentOptions options, Init.BootTimeline time
         return Task.FromResult(new SetTimeResponse { GuestTimeBeforeUnixNano = before, GuestTimeAfterUnixNano = BootClock.WallNs() });
     }
 
-    public override Task<ProbeClockResponse> ProbeClock(ProbeClockRequest request, ServerCallContext context) =>
-        Task.FromResult(new ProbeClockResponse { GuestTimeUnixNano = BootClock.WallNs(), GuestBootNs = BootClock.BootNs() });
+    public override Task<ProbeClockResponse> ProbeClock(ProbeClockRequest request, ServerCallContext context)
+    {
+        // The host's first call is a clock probe: its arrival ends the first connection's set-up.
+        timeline.MarkCall();
+        return Task.FromResult(new ProbeClockResponse { GuestTimeUnixNano = BootClock.WallNs(), GuestBootNs = BootClock.BootNs() });
+    }
 
     public override Task<ShutdownResponse> Shutdown(ShutdownRequest request, ServerCallContext context)
     {

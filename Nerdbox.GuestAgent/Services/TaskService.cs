@@ -29,7 +29,7 @@ internal sealed class TaskService(BundleStore bundles, AgentOptions options) : A
     public override async Task<CreateTaskResponse> Create(CreateTaskRequest request, ServerCallContext context)
     {
         using var span = GuestTracing.Source.StartActivity("task.Create");
-        span?.SetTag("nerdbox.task.id", request.Id);
+        span?.SetTag("container.id", request.Id);
         BundleStore.ValidateId(request.Id);
         BundleStore.ValidateId(request.BundleId);
         var path = bundles.PathOf(request.BundleId);
@@ -54,6 +54,7 @@ internal sealed class TaskService(BundleStore bundles, AgentOptions options) : A
     public override async Task<StartTaskResponse> Start(StartTaskRequest request, ServerCallContext context)
     {
         using var span = GuestTracing.Source.StartActivity("task.Start");
+        span?.SetTag("container.id", request.Id);
         var container = Get(request.Id);
         try
         {
@@ -70,9 +71,10 @@ internal sealed class TaskService(BundleStore bundles, AgentOptions options) : A
     public override async Task<WaitTaskResponse> Wait(WaitTaskRequest request, ServerCallContext context)
     {
         using var span = GuestTracing.Source.StartActivity("task.Wait");
+        span?.SetTag("container.id", request.Id);
         var container = Get(request.Id);
         var (status, at) = await container.Exited.WaitAsync(context.CancellationToken);
-        span?.SetTag("nerdbox.task.exit_status", status);
+        span?.SetTag("process.exit.code", status);
         return new WaitTaskResponse { ExitStatus = status, ExitedAtUnixNano = at };
     }
 
@@ -93,6 +95,7 @@ internal sealed class TaskService(BundleStore bundles, AgentOptions options) : A
     public override async Task<DeleteTaskResponse> Delete(DeleteTaskRequest request, ServerCallContext context)
     {
         using var span = GuestTracing.Source.StartActivity("task.Delete");
+        span?.SetTag("container.id", request.Id);
         var container = Get(request.Id);
         if (container.Status is TaskStatus.Running)
             throw new RpcException(new Status(StatusCode.FailedPrecondition, $"task '{request.Id}' is running; kill it first"));

@@ -39,7 +39,7 @@ internal sealed class Container
 
     public async Task CreateAsync()
     {
-        using var span = GuestTracing.Source.StartActivity("crun.create");
+        using var span = StartCrunSpan("crun.Create");
         try
         {
             using var stdout = new ChildProcess.Pipe();
@@ -55,7 +55,7 @@ internal sealed class Container
             var status = ChildReaper.ExitCode(await ChildReaper.Instance.WaitAsync(crunPid));
             if (status != 0) throw new CrunException("create", status, ReadLog());
             Pid = int.Parse(File.ReadAllText(pidFile).Trim());
-            span?.SetTag("nerdbox.container.pid", Pid);
+            span?.SetTag("process.pid", Pid);
             Status = TaskStatus.Created;
             _ = WatchExitAsync();
         }
@@ -76,24 +76,33 @@ internal sealed class Container
     public async Task StartAsync()
     {
         if (Status != TaskStatus.Created) throw new InvalidOperationException($"task '{Id}' is {Status}, not created");
-        await RunCrunAsync("crun.start", "start", Id);
+        await RunCrunAsync("crun.Start", "start", Id);
         if (Status == TaskStatus.Created) Status = TaskStatus.Running;
     }
 
     public async Task KillAsync(uint signal)
     {
         if (Status == TaskStatus.Stopped) return;
-        await RunCrunAsync("crun.kill", "kill", Id, signal.ToString());
+        await RunCrunAsync("crun.Kill", "kill", Id, signal.ToString());
     }
 
     public async Task DeleteAsync()
     {
-        await RunCrunAsync("crun.delete", "delete", "--force", Id);
+        await RunCrunAsync("crun.Delete", "delete", "--force", Id);
+    }
+
+    /// <summary>A span of one crun command, which names the runtime and the container it acts on.</summary>
+    private Activity? StartCrunSpan(string name)
+    {
+        var span = GuestTracing.Source.StartActivity(name);
+        span?.SetTag("container.runtime.name", "crun");
+        span?.SetTag("container.id", Id);
+        return span;
     }
 
     private async Task RunCrunAsync(string spanName, params string[] args)
     {
-        using var span = GuestTracing.Source.StartActivity(spanName);
+        using var span = StartCrunSpan(spanName);
         try
         {
             var result = await ChildProcess.RunAsync(_crun, Global(args));

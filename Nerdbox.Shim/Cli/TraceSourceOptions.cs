@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Nerdbox.Telemetry;
+using Nerdbox.TraceViewer;
 using Nerdbox.TraceViewer.Model;
 using Nerdbox.TraceViewer.Sources;
 
@@ -13,12 +14,15 @@ internal sealed class TraceSourceOptions
 {
     public const string Kinds = "file:PATH, jaeger:URL, jaeger-v3:URL or aspire:URL";
 
+    /// <summary>The shim's resource name in Nerdbox.AppHost: the dashboard lists its traces under it, not under the service name.</summary>
+    public const string AspireShimResource = "shim";
+
     /// <summary>Said for a trace id to mean the newest trace of the service.</summary>
     public const string Latest = "latest";
 
     public Option<string> Service { get; } = new("--service")
     {
-        Description = $"the service whose latest trace to read (default {ShimTracing.ServiceName} for Jaeger and Aspire; any service in a file)",
+        Description = $"the service whose latest trace to read (default {ShimTracing.ServiceName} for Jaeger; for Aspire the newer of resources {AspireShimResource} and {ShimTracing.ServiceName}; any service in a file)",
         HelpName = "NAME",
     };
 
@@ -45,7 +49,9 @@ internal sealed class TraceSourceOptions
             "file" => new OtlpFileSource(rest, service),
             "jaeger" => new JaegerSource(new Uri(rest), remoteService) { Lookback = lookback },
             "jaeger-v3" => new JaegerV3Source(new Uri(rest), remoteService) { Lookback = lookback },
-            _ => new AspireDashboardSource(new Uri(rest), remoteService, apiKey),
+            _ when service is not null => new AspireDashboardSource(new Uri(rest), service, apiKey),
+            // Under Nerdbox.AppHost the shim is the resource "shim"; a shim run on its own reports as "nerdbox".
+            _ => new NewestOf([new AspireDashboardSource(new Uri(rest), AspireShimResource, apiKey), new AspireDashboardSource(new Uri(rest), ShimTracing.ServiceName, apiKey)]),
         };
     }
 
@@ -67,5 +73,30 @@ internal sealed class TraceSourceOptions
     {
         var colon = spec.IndexOf(':');
         return colon > 0 ? (spec[..colon], spec[(colon + 1)..]) : ("", "");
+    }
+
+    /// <summary>A trace by id from the first source that has it; "latest" is the newest of all the sources' latest.</summary>
+    private sealed class NewestOf(IReadOnlyList<ITraceSource> sources) : ITraceSource
+    {
+        public string Description => sources[0].Description;
+
+        public async Task<TraceModel> GetAsync(string? traceId, CancellationToken cancellationToken)
+        {
+            var found = new List<TraceModel>();
+            var problems = new List<string>();
+            foreach (var source in sources)
+            {
+                try
+                {
+                    found.Add(await source.GetAsync(traceId, cancellationToken));
+                    if (traceId is not null) break;
+                }
+                catch (TraceViewerException e)
+                {
+                    problems.Add(e.Message);
+                }
+            }
+            return found.MaxBy(t => t.StartUnixNano) ?? throw new TraceViewerException(string.Join("; ", problems.Distinct()));
+        }
     }
 }

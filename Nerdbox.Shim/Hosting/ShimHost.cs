@@ -22,11 +22,15 @@ public static class ShimHost
         builder.Services.AddSingleton<ISpanSink>(sp =>
             SpanSinks.Create(OtlpConfiguration.Parse(builder.Configuration), sp.GetRequiredService<ILoggerFactory>()));
         builder.AddServiceDefaults(tracing => tracing.AddShimSpans(sp => sp.GetRequiredService<ISpanSink>()));
-        builder.Services.AddGrpc(o => o.Interceptors.Add<ShimServerSpanInterceptor>());
+        // Only the task API's calls get a server span: health probes and reflection stay out of traces.
+        builder.Services.AddGrpc().AddServiceOptions<ShimTaskService>(o => o.Interceptors.Add<ShimServerSpanInterceptor>());
         builder.Services.AddSingleton<TaskRegistry>();
         builder.Services.AddSingleton<VmReadiness>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<VmReadiness>());
-        builder.Services.AddHealthChecks().AddCheck<VmReadiness>("vm", tags: ["ready"]);
+        builder.Services.AddHealthChecks().AddCheck<VmReadiness>("vm", tags: [VmReadiness.HealthTag]);
+        TaskApiHealth.Add(builder.Services);
+        builder.Services.AddGrpcReflection();
+        ShimServerSpanInterceptor.LeaveGrpcToTheInterceptor(builder.Services);
 
         var socketPath = TaskApiSocket(builder.Configuration);
         var port = builder.Configuration["Nerdbox:TaskApi:Port"] ?? builder.Configuration["NERDBOX_TASK_API_PORT"];
@@ -46,6 +50,8 @@ public static class ShimHost
 
         var app = builder.Build();
         app.MapGrpcService<ShimTaskService>();
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
         app.MapDefaultEndpoints();
         app.MapSampleRun();
         await app.StartAsync();

@@ -1,5 +1,4 @@
 using System.Text;
-using Nerdbox.Shim.Cli;
 using Nerdbox.Engine.Tasks;
 using Nerdbox.Engine.Vm;
 using Nerdbox.Engine.Boot;
@@ -11,11 +10,16 @@ namespace Nerdbox.Shim.Service;
 /// <summary>
 /// POST /samples/run: boots a VM with a busybox container that prints a line, and answers the
 /// run's trace id, exit status, output and boot phases (the dashboard's "boot a sample VM" command).
+/// The body may choose the backend, CPUs and memory (<see cref="SampleRunRequest"/>).
 /// </summary>
 public static class SampleRunEndpoint
 {
-    public static void MapSampleRun(this WebApplication app) => app.MapPost("/samples/run", async (VmReadiness readiness, IServiceProvider services, CancellationToken ct) =>
+    public const string Path = "/samples/run";
+
+    public static void MapSampleRun(this WebApplication app) => app.MapPost(Path, async (HttpRequest http, VmReadiness readiness, IServiceProvider services, CancellationToken ct) =>
     {
+        var (request, problems) = await SampleRunRequest.ReadAsync(http, ct);
+        if (problems is not null) return Results.ValidationProblem(problems);
         VmTaskOptions options;
         try
         {
@@ -25,15 +29,22 @@ public static class SampleRunEndpoint
         {
             return Results.Problem(readiness.State, statusCode: StatusCodes.Status503ServiceUnavailable);
         }
+        try
+        {
+            options = WithRequest(options, request!) with { GuestSpanSink = services.GetService<ISpanSink>() };
+        }
+        catch (VmException e)
+        {
+            // A backend this host cannot run is the request's problem: say so against its field.
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["backend"] = [e.Message] });
+        }
         var id = "sample-" + Guid.NewGuid().ToString("N")[..8];
-        var bundle = Path.Combine(Path.GetTempPath(), "nerdbox-" + id);
+        var bundle = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "nerdbox-" + id);
         try
         {
             await SampleBundle.CreateAsync(bundle, ["sh", "-c", "echo hello from a nerdbox sample VM; uname -sr"], ct);
-            var run = await TaskRun.RunAsync(id, bundle, options with { GuestSpanSink = services.GetService<ISpanSink>() },
-                rootSpanName: "nerdbox.SampleRun", ct: ct);
-            return Results.Json(new SampleRunResult(run.TraceId, run.ExitStatus, Encoding.UTF8.GetString(run.Stdout), run.Backend,
-                run.Phases.BootToOutput?.TotalMilliseconds ?? 0));
+            var run = await TaskRun.RunAsync(id, bundle, options, rootSpanName: "shim.SampleRun", ct: ct);
+            return Results.Json(SampleRunResult.From(run, options));
         }
         catch (Exception e) when (e is VmException or BundleException or Grpc.Core.RpcException)
         {
@@ -45,5 +56,24 @@ public static class SampleRunEndpoint
         }
     });
 
-    public sealed record SampleRunResult(string TraceId, int ExitStatus, string Output, string Backend, double BootToOutputMs);
+    /// <summary>The shim's options with the request's choices; a backend other than the prepared one is selected now (and may fail with its reason).</summary>
+    private static VmTaskOptions WithRequest(VmTaskOptions options, SampleRunRequest request)
+    {
+        options = options with { Cpus = request.Cpus ?? options.Cpus, MemoryMib = request.MemoryMib ?? options.MemoryMib };
+        if (request.Backend is not { } b || b == VmShape.Auto || b == options.Backend.Name) return options;
+        var selection = BackendSelector.Select(b);
+        return options with { Backend = selection.Backend, BackendReason = selection.Reason };
+    }
+
+    public sealed record Phase(string Name, double? StartMs, double? TookMs);
+
+    public sealed record SampleRunResult(string TraceId, int ExitStatus, string Output, string Backend, int Cpus, int MemoryMib,
+        double BootToOutputMs, IReadOnlyList<Phase> Phases, string PhaseSummary)
+    {
+        public static SampleRunResult From(TaskRun.Outcome run, VmTaskOptions options) => new(
+            run.TraceId, run.ExitStatus, Encoding.UTF8.GetString(run.Stdout), run.Backend, options.Cpus, options.MemoryMib,
+            run.Phases.BootToOutput?.TotalMilliseconds ?? 0,
+            [.. run.Phases.Phases().Select(p => new Phase(p.Name, p.Start is { } s ? (s - run.Phases.VmmSpawned).TotalMilliseconds : null, p.Duration?.TotalMilliseconds))],
+            run.Phases.Summary());
+    }
 }

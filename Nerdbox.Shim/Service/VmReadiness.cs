@@ -13,6 +13,9 @@ namespace Nerdbox.Shim.Service;
 /// </summary>
 public sealed class VmReadiness(ILogger<VmReadiness> logger, IConfiguration config) : BackgroundService, IHealthCheck
 {
+    /// <summary>The tag of the readiness check, which the gRPC health service maps to.</summary>
+    public const string HealthTag = "ready";
+
     private volatile string _state = "preparing: checking the VM backend and the guest image";
     private volatile bool _ready;
     private readonly TaskCompletionSource<VmTaskOptions> _options = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -19,6 +19,8 @@ public static partial class OtlpConfiguration
     public const string TracesHeadersVariable = "OTEL_EXPORTER_OTLP_TRACES_HEADERS";
     public const string TimeoutVariable = "OTEL_EXPORTER_OTLP_TIMEOUT";
     public const string TracesTimeoutVariable = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT";
+    public const string CompressionVariable = "OTEL_EXPORTER_OTLP_COMPRESSION";
+    public const string TracesCompressionVariable = "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION";
     public const string TracesExporterVariable = "OTEL_TRACES_EXPORTER";
     public const string ExtraEndpointsVariable = "NERDBOX_OTLP_EXTRA_ENDPOINTS";
     public const string ExtraSection = "Nerdbox:Otlp:Extra";
@@ -92,7 +94,9 @@ public static partial class OtlpConfiguration
         var (timeoutVariable, timeoutText) = First(configuration, TracesTimeoutVariable, TimeoutVariable);
         var timeout = timeoutText is null ? OtlpDestination.DefaultTimeout : ParseTimeout(timeoutVariable, timeoutText);
 
-        return new OtlpDestination(PrimaryName, protocol, endpoint, headers, timeout);
+        var (compressionVariable, compressionText) = First(configuration, TracesCompressionVariable, CompressionVariable);
+        var compression = compressionText is null ? OtlpCompression.None : ParseCompression(compressionVariable, compressionText);
+        return new OtlpDestination(PrimaryName, protocol, endpoint, headers, timeout) { Compression = compression };
     }
 
     private static IEnumerable<OtlpDestination> ParseExtras(IConfiguration configuration)
@@ -131,7 +135,9 @@ public static partial class OtlpConfiguration
                 throw new OtlpConfigurationException(endpointKey,
                     $"OTLP destination name '{name}' is used twice (in {ExtraEndpointsVariable} and {ExtraSection})");
             var headers = ParseHeaders($"{ExtraSection}:{name}:Headers", section["Headers"]);
-            yield return Extra(name, endpointKey, endpointKey, url, section["Protocol"], protocolKey, protocolKey, headers);
+            var compressionKey = $"{ExtraSection}:{name}:Compression";
+            var compression = string.IsNullOrWhiteSpace(section["Compression"]) ? OtlpCompression.None : ParseCompression(compressionKey, section["Compression"]!);
+            yield return Extra(name, endpointKey, endpointKey, url, section["Protocol"], protocolKey, protocolKey, headers) with { Compression = compression };
         }
     }
 
@@ -183,6 +189,14 @@ public static partial class OtlpConfiguration
             $"{label ?? setting}='{value}' is not supported here: use grpc or http/protobuf"),
         _ => throw new OtlpConfigurationException(setting,
             $"{label ?? setting}='{value}' is not a known OTLP protocol: use grpc or http/protobuf"),
+    };
+
+    /// <summary><c>gzip</c> or <c>none</c>, the two values the spec names.</summary>
+    public static OtlpCompression ParseCompression(string setting, string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "gzip" => OtlpCompression.Gzip,
+        "none" => OtlpCompression.None,
+        _ => throw new OtlpConfigurationException(setting, $"{setting}='{value}' is not a known OTLP compression: use gzip or none"),
     };
 
     /// <summary><c>key=value,key2=value2</c>, values percent-decoded (W3C baggage style, as the spec says).</summary>

@@ -10,6 +10,15 @@ public enum OtlpProtocol
     HttpProtobuf,
 }
 
+/// <summary>How an export request's body is compressed (<c>OTEL_EXPORTER_OTLP_COMPRESSION</c>).</summary>
+public enum OtlpCompression
+{
+    None,
+
+    /// <summary>HTTP: a gzipped body with <c>Content-Encoding: gzip</c>; gRPC: the message compressed with gRPC's gzip.</summary>
+    Gzip,
+}
+
 /// <summary>
 /// One place spans are exported to. <paramref name="Endpoint"/> is final: for gRPC the server's
 /// base address, for HTTP the full URL POSTed to. TLS follows the scheme (https = TLS), never a flag.
@@ -23,6 +32,9 @@ public sealed record OtlpDestination(
 {
     /// <summary>The spec's default export timeout (<c>OTEL_EXPORTER_OTLP_TIMEOUT</c>, 10 s).</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>The spec's default is none.</summary>
+    public OtlpCompression Compression { get; init; }
 
     public OtlpDestination(string name, OtlpProtocol protocol, Uri endpoint)
         : this(name, protocol, endpoint, new Dictionary<string, string>(), DefaultTimeout) { }

@@ -28,4 +28,8 @@ public interface ISpanSink
 }
 
 /// <summary>What a sink did with the spans it was given.</summary>
-public sealed record SinkStats(long SpansSent, long SpansDropped, string? LastError);
+public sealed record SinkStats(long SpansSent, long SpansDropped, string? LastError)
+{
+    /// <summary>Export requests tried again after a retryable failure.</summary>
+    public long Retries { get; init; }
+}

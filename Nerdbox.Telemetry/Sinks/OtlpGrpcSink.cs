@@ -20,6 +20,8 @@ public sealed class OtlpGrpcSink : QueuedSpanSink
         if (destination.Protocol != OtlpProtocol.Grpc)
             throw new ArgumentException($"{destination} is not a gRPC destination", nameof(destination));
         foreach (var (key, value) in destination.Headers) _headers.Add(key.ToLowerInvariant(), value);
+        // Grpc.Net.Client compresses a call's message when asked through this header (gzip is a default provider).
+        if (destination.Compression == OtlpCompression.Gzip) _headers.Add("grpc-internal-encoding-request", "gzip");
         _channel = GrpcChannel.ForAddress(destination.Endpoint, new GrpcChannelOptions
         {
             HttpHandler = new SocketsHttpHandler
@@ -47,6 +49,8 @@ public sealed class OtlpGrpcSink : QueuedSpanSink
         RpcException rpc => $"{rpc.StatusCode}: {rpc.Status.Detail}",
         _ => base.Describe(e),
     };
+
+    protected override RetryVerdict Retryable(Exception e) => e is RpcException rpc ? GrpcRetry.Verdict(rpc) : RetryVerdict.No;
 
     protected override ValueTask DisposeTransportAsync()
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
@@ -28,6 +29,7 @@ public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
 
     private long _sent;
     private long _dropped;
+    private long _retries;
     private volatile string? _lastError;
 
     // Touched by the sender only.
@@ -51,7 +53,7 @@ public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
 
     protected ILogger Logger { get; }
 
-    public SinkStats Stats => new(Interlocked.Read(ref _sent), Interlocked.Read(ref _dropped), _lastError);
+    public SinkStats Stats => new(Interlocked.Read(ref _sent), Interlocked.Read(ref _dropped), _lastError) { Retries = Interlocked.Read(ref _retries) };
 
     public void Submit(ResourceSpans batch)
     {
@@ -101,6 +103,9 @@ public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
 
     /// <summary>Sends one request. Returns how many spans the destination rejected (partial success) and why.</summary>
     protected abstract Task<ExportOutcome> SendAsync(ExportTraceServiceRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Whether a failed export may be tried again (only answers the OTLP spec calls retryable); by default never.</summary>
+    protected virtual RetryVerdict Retryable(Exception e) => RetryVerdict.No;
 
     /// <summary>A short reason for an export failure, for the outage warning.</summary>
     protected virtual string Describe(Exception e) => e.Message.Split('\n')[0];
@@ -181,44 +186,89 @@ public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
 
     private async Task ExportAsync(ExportTraceServiceRequest request, int spans)
     {
+        // One deadline covers the first try and every retry: an export never takes longer than its timeout.
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         timeout.CancelAfter(_exportTimeout);
+        var clock = Stopwatch.StartNew();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                Delivered(await SendAsync(request, timeout.Token).ConfigureAwait(false), spans);
+                return;
+            }
+            catch (Exception e)
+            {
+                if (!timeout.IsCancellationRequested && attempt < _options.Retry.MaxAttempts && Retryable(e) is { Retry: true } verdict)
+                {
+                    var pause = verdict.After ?? _options.Retry.Backoff(attempt);
+                    if (clock.Elapsed + pause < _exportTimeout && await PauseAsync(pause, timeout.Token).ConfigureAwait(false))
+                    {
+                        CountRetry();
+                        continue;
+                    }
+                }
+                Failed(e, spans, attempt, timeout.IsCancellationRequested);
+                return;
+            }
+        }
+    }
+
+    private static async Task<bool> PauseAsync(TimeSpan pause, CancellationToken cancellationToken)
+    {
         try
         {
-            var result = await SendAsync(request, timeout.Token).ConfigureAwait(false);
-            var rejected = (int)Math.Clamp(result.RejectedSpans, 0, spans);
-            CountSent(spans - rejected);
-            CountDropped(rejected);
-            if (_down)
-            {
-                _down = false;
-                Logger.LogInformation("OTLP destination {Destination} reachable again; {Dropped} spans were dropped while it was not",
-                    Description, _droppedWhileDown);
-                _droppedWhileDown = 0;
-            }
-            if (rejected > 0)
-            {
-                _lastError = $"rejected {rejected} spans: {result.Message}";
-                if (!_rejecting)
-                    Logger.LogWarning("OTLP destination {Destination} rejected {Rejected} of {Spans} spans: {Message}; rejected spans are counted as dropped",
-                        Description, rejected, spans, result.Message);
-            }
-            _rejecting = rejected > 0;
+            await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
+            return true;
         }
-        catch (Exception e)
+        catch (OperationCanceledException)
         {
-            CountDropped(spans);
-            if (_stop.IsCancellationRequested) return; // disposing: not an outage
-            var reason = timeout.IsCancellationRequested ? $"no answer within {_exportTimeout.TotalSeconds:0.###} s" : Describe(e);
-            _lastError = reason;
-            _droppedWhileDown += spans;
-            if (!_down)
-            {
-                _down = true;
-                Logger.LogWarning("OTLP destination {Destination} unreachable: {Reason}; spans will be counted as dropped until it recovers",
-                    Description, reason);
-            }
+            return false;
         }
+    }
+
+    private void Delivered(ExportOutcome result, int spans)
+    {
+        var rejected = (int)Math.Clamp(result.RejectedSpans, 0, spans);
+        CountSent(spans - rejected);
+        CountDropped(rejected);
+        if (_down)
+        {
+            _down = false;
+            Logger.LogInformation("OTLP destination {Destination} reachable again; {Dropped} spans were dropped while it was not",
+                Description, _droppedWhileDown);
+            _droppedWhileDown = 0;
+        }
+        if (rejected > 0)
+        {
+            _lastError = $"rejected {rejected} spans: {result.Message}";
+            if (!_rejecting)
+                Logger.LogWarning("OTLP destination {Destination} rejected {Rejected} of {Spans} spans: {Message}; rejected spans are counted as dropped",
+                    Description, rejected, spans, result.Message);
+        }
+        _rejecting = rejected > 0;
+    }
+
+    private void Failed(Exception e, int spans, int attempts, bool timedOut)
+    {
+        CountDropped(spans);
+        if (_stop.IsCancellationRequested) return; // disposing: not an outage
+        var reason = timedOut ? $"no answer within {_exportTimeout.TotalSeconds:0.###} s" : Describe(e);
+        if (attempts > 1) reason += $" (after {attempts} attempts)";
+        _lastError = reason;
+        _droppedWhileDown += spans;
+        if (!_down)
+        {
+            _down = true;
+            Logger.LogWarning("OTLP destination {Destination} unreachable: {Reason}; spans will be counted as dropped until it recovers",
+                Description, reason);
+        }
+    }
+
+    private void CountRetry()
+    {
+        Interlocked.Increment(ref _retries);
+        SinkMetrics.AddRetry(Name);
     }
 
     private void CountSent(long spans)

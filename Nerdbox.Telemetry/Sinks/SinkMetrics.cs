@@ -12,9 +12,14 @@ internal static class SinkMetrics
     public const string MeterName = ShimTracing.SourceName;
     public const string SpansSentName = "nerdbox.otlp.spans_sent";
     public const string SpansDroppedName = "nerdbox.otlp.spans_dropped";
+    public const string ExportRetriesName = "nerdbox.otlp.export_retries";
 
     private static readonly Counter<long> Sent = ShimTracing.Meter.CreateCounter<long>(SpansSentName, "{span}", "Spans a sink delivered to its destination");
     private static readonly Counter<long> Dropped = ShimTracing.Meter.CreateCounter<long>(SpansDroppedName, "{span}", "Spans a sink gave up on: queue full, destination down, or rejected");
+
+    private static readonly Counter<long> Retries = ShimTracing.Meter.CreateCounter<long>(ExportRetriesName, "{request}", "Export requests a sink tried again after a retryable failure");
+
+    public static void AddRetry(string destination) => Retries.Add(1, new KeyValuePair<string, object?>("destination", destination));
 
     public static void AddSent(string destination, long spans)
     {

@@ -1,3 +1,5 @@
+using Nerdbox.Telemetry.Settings;
+
 namespace Nerdbox.Telemetry.Sinks;
 
 /// <summary>Bounds and pacing of a queued sink. The defaults hold a boot's few hundred spans many times over and keep up with a guest that streams spans in bulk.</summary>
@@ -15,5 +17,18 @@ public sealed record SinkOptions
     /// <summary>How long one export may take before it counts as failed. Null: the destination's own timeout.</summary>
     public TimeSpan? ExportTimeout { get; init; }
 
+    /// <summary>How failed exports are retried (within <see cref="ExportTimeout"/>).</summary>
+    public RetryPolicy Retry { get; init; } = RetryPolicy.Default;
+
     public static readonly SinkOptions Default = new();
+
+    /// <summary>
+    /// The defaults, with the two <c>OTEL_BSP_*</c> sizes that mean the same here: the queue's span bound
+    /// and the spans per export request. The delay and timeout belong to the SDK's batch processor only.
+    /// </summary>
+    public static SinkOptions From(BatchSettings batch) => Default with
+    {
+        MaxQueuedSpans = batch.MaxQueueSize ?? Default.MaxQueuedSpans,
+        MaxSpansPerExport = batch.MaxExportBatchSize ?? Default.MaxSpansPerExport,
+    };
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
-using Nerdbox.Telemetry.Otlp;
+using Microsoft.Extensions.Configuration;
+using Nerdbox.Telemetry.Settings;
 using Nerdbox.Telemetry.Sinks;
 using OpenTelemetry.Trace;
 
@@ -14,22 +15,28 @@ public sealed class CliTracing : IAsyncDisposable
 {
     private readonly TracerProvider _provider;
 
-    private CliTracing(SpanSinkSet sinks, InMemorySpanSink memory)
+    private CliTracing(SpanSinkSet sinks, InMemorySpanSink memory, IConfiguration configuration)
     {
         Sinks = sinks;
         Memory = memory;
-        _provider = ShimTracerProvider.Create(Sinks);
+        _provider = ShimTracerProvider.Create(Sinks, configuration: configuration);
     }
 
     public SpanSinkSet Sinks { get; }
     public InMemorySpanSink Memory { get; }
 
-    public static CliTracing Start(ILoggerFactory loggers, string? jsonFile = null)
+    /// <summary>Starts tracing with the settings in <paramref name="configuration"/> (default: the process environment).</summary>
+    public static CliTracing Start(ILoggerFactory loggers, string? jsonFile = null, IConfiguration? configuration = null)
     {
+        configuration ??= OtelEnvironment.Current();
         var memory = new InMemorySpanSink("this run");
         var extra = new List<ISpanSink> { memory };
-        if (jsonFile is not null) extra.Add(new OtlpJsonFileSink(jsonFile, "file " + jsonFile, loggers.CreateLogger("Nerdbox.Telemetry.Sinks")));
-        return new CliTracing(SpanSinks.Create(OtlpConfiguration.FromEnvironment(), loggers, [.. extra]), memory);
+        var logger = loggers.CreateLogger("Nerdbox.Telemetry.Sinks");
+        if (jsonFile is not null) extra.Add(new OtlpJsonFileSink(jsonFile, "file " + jsonFile, logger));
+        if (OtelEnvironment.ResourceAttributes(configuration).BadEntries is { Count: > 0 } bad)
+            logger.LogWarning("{Variable}: ignored {Count} malformed entries: {Entries}",
+                OtelEnvironment.ResourceAttributesVariable, bad.Count, string.Join(", ", bad));
+        return new CliTracing(SpanSinks.Create(configuration, loggers, [.. extra]), memory, configuration);
     }
 
     /// <summary>Sends what the run made everywhere, waiting at most <paramref name="timeout"/>.</summary>

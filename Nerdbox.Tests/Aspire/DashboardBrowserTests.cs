@@ -49,7 +49,7 @@ public sealed class DashboardBrowserTests(AppHostFixture app)
             await page.GotoAsync(new Uri(app.DashboardUrl, $"/traces/detail/{traceId}").ToString());
             Assert.DoesNotContain("/login", new Uri(page.Url).AbsolutePath);
             // Blazor Server: the rows arrive over the circuit after the first paint, so wait on what should be shown.
-            foreach (var name in new[] { "nerdbox.SampleRun", "task.Create", "crun.start" })
+            foreach (var name in new[] { "shim.SampleRun", "task.Create", "crun.Start" })
                 await Assertions.Expect(page.GetByText(name, new() { Exact = true }).First).ToBeVisibleAsync(new() { Timeout = (float)Patience.TotalMilliseconds });
             await Assertions.Expect(page.GetByText(ShimTracing.GuestServiceName).First).ToBeVisibleAsync(new() { Timeout = (float)Patience.TotalMilliseconds });
 
@@ -78,7 +78,7 @@ public sealed class DashboardBrowserTests(AppHostFixture app)
         {
             var response = await http.GetAsync($"/api/telemetry/traces/{traceId}");
             body = await response.Content.ReadAsStringAsync();
-            if (response.IsSuccessStatusCode && body.Contains("\"crun.start\"") && body.Contains("\"nerdbox.SampleRun\"")) return;
+            if (response.IsSuccessStatusCode && body.Contains("\"crun.Start\"") && body.Contains("\"shim.SampleRun\"")) return;
             await Task.Delay(1000);
         }
         Assert.Fail($"the dashboard did not get trace {traceId} with its guest spans within {Patience.TotalSeconds:0} s: {body[..Math.Min(body.Length, 500)]}");

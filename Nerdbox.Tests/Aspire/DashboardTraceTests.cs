@@ -47,7 +47,7 @@ public sealed class DashboardTraceTests(AppHostFixture app) : IAsyncLifetime
             if (response.IsSuccessStatusCode)
             {
                 spans = Flatten(JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement);
-                if (spans.Any(s => s.Name == "task.Start") && spans.Any(s => s.Name == "kernel.Boot") && spans.Any(s => s.Name == "nerdbox.SampleRun")) break;
+                if (spans.Any(s => s.Name == "task.Start") && spans.Any(s => s.Name == "kernel.Boot") && spans.Any(s => s.Name == "shim.SampleRun")) break;
             }
             await Task.Delay(1000);
         }
@@ -55,9 +55,9 @@ public sealed class DashboardTraceTests(AppHostFixture app) : IAsyncLifetime
         Assert.All(spans, s => Assert.Equal(app.Sample.TraceId, s.TraceId));
         var guest = spans.Where(s => s.Service == ShimTracing.GuestServiceName).ToList();
         var host = spans.Where(s => s.Service == "shim").ToList();
-        foreach (var name in new[] { "nerdbox.SampleRun", "shim.VMBoot", "vm.WaitForAgent", "shim.TaskCreate", "shim.Start" })
+        foreach (var name in new[] { "shim.SampleRun", "shim.VMBoot", "vm.WaitForAgent", "shim.TaskCreate", "shim.Start" })
             Assert.Single(host, s => s.Name == name);
-        foreach (var name in new[] { "task.Create", "crun.create", "task.Start", "crun.start", "bundle.MountRootfs", "kernel.Boot", "agent.Start" })
+        foreach (var name in new[] { "task.Create", "crun.Create", "task.Start", "crun.Start", "bundle.MountRootfs", "kernel.Boot", "agent.Start" })
             Assert.Single(guest, s => s.Name == name);
         var byId = spans.ToDictionary(s => s.SpanId);
         foreach (var g in guest)

@@ -48,7 +48,7 @@ public sealed class JaegerTraceTests(AppHostFixture app)
             try
             {
                 trace = await source.GetAsync(app.Sample.TraceId, TestContext.Current.CancellationToken);
-                if (trace.Spans.Any(s => s.Name == "crun.start") && trace.Spans.Any(s => s.Name == "kernel.Boot") && trace.Spans.Any(s => s.Name == "nerdbox.SampleRun")) break;
+                if (trace.Spans.Any(s => s.Name == "crun.Start") && trace.Spans.Any(s => s.Name == "kernel.Boot") && trace.Spans.Any(s => s.Name == "shim.SampleRun")) break;
                 last = $"{trace.Spans.Count} spans so far";
             }
             catch (TraceViewerException e)
@@ -62,13 +62,13 @@ public sealed class JaegerTraceTests(AppHostFixture app)
         Assert.Equal(app.Sample.TraceId, trace.TraceId);
         var host = trace.Spans.Where(s => s.Service != ShimTracing.GuestServiceName).ToList();
         var guest = trace.Spans.Where(s => s.Service == ShimTracing.GuestServiceName).ToList();
-        foreach (var name in new[] { "nerdbox.SampleRun", "shim.VMBoot", "vm.WaitForAgent", "shim.TaskCreate", "shim.Start" })
+        foreach (var name in new[] { "shim.SampleRun", "shim.VMBoot", "vm.WaitForAgent", "shim.TaskCreate", "shim.Start" })
             Assert.Single(host, s => s.Name == name);
-        foreach (var name in new[] { "task.Create", "crun.create", "task.Start", "crun.start", "bundle.MountRootfs", "kernel.Boot", "agent.Start" })
+        foreach (var name in new[] { "task.Create", "crun.Create", "task.Start", "crun.Start", "bundle.MountRootfs", "kernel.Boot", "agent.Start" })
             Assert.Single(guest, s => s.Name == name);
         // One tree: every guest span hangs under a parent that Jaeger has, and each guest subtree under a host span.
         Assert.Single(trace.Roots);
-        Assert.Equal("nerdbox.SampleRun", trace.Roots[0].Name);
+        Assert.Equal("shim.SampleRun", trace.Roots[0].Name);
         foreach (var g in guest)
         {
             Assert.False(g.IsOrphan, $"{g.Name}'s parent {g.ParentId} is not in Jaeger's trace");

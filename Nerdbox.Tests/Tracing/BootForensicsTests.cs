@@ -24,7 +24,7 @@ public sealed class BootForensicsTests(GuestImageFixture fixture)
         var options = await scratch.OptionsAsync(fixture) with { GuestSpanSink = traced.Sinks };
 
         var run = await TaskRun.RunAsync("forensics", bundle, options);
-        await traced.CollectAsync(run.TraceId, s => s.Any(x => x.Span.Name == "kernel.Boot") && s.Any(x => x.Span.Name == "nerdbox.Run"));
+        await traced.CollectAsync(run.TraceId, s => s.Any(x => x.Span.Name == "kernel.Boot") && s.Any(x => x.Span.Name == "shim.Run"));
         var trace = await new InMemoryOtlpSource(traced.Receiver.Batches).GetAsync(run.TraceId, default);
 
         // The kernel's phases, in order, inside the kernel's span, adding up to no more than it.
@@ -37,14 +37,14 @@ public sealed class BootForensicsTests(GuestImageFixture fixture)
         Assert.True(phases.Sum(p => p.DurationMs) <= kernel.DurationMs + 0.001, $"phases {phases.Sum(p => p.DurationMs)} ms > kernel {kernel.DurationMs} ms");
 
         // Each initcall level from the kernel's own log, in the kernel's order.
-        var levels = phases[1].Children.Where(c => c.Name.StartsWith("kernel.initcalls.", StringComparison.Ordinal)).OrderBy(c => c.StartUnixNano).Select(c => c.Name["kernel.initcalls.".Length..]).ToList();
+        var levels = phases[1].Children.Where(c => c.Name.StartsWith(KernelBootPhases.LevelSpanPrefix, StringComparison.Ordinal)).OrderBy(c => c.StartUnixNano).Select(c => c.Name[KernelBootPhases.LevelSpanPrefix.Length..]).ToList();
         Assert.Equal(["early", "pure", "core", "postcore", "arch", "subsys", "fs", "device", "late"], levels);
 
         // The critical path goes through the kernel and the agent's start.
         var path = CriticalPath.Of(trace);
         var onPath = path.Select(s => s.Span.Name).ToHashSet();
         Assert.Contains("kernel.Boot", onPath);
-        Assert.Contains(onPath, n => n.StartsWith("kernel.initcalls.", StringComparison.Ordinal));
+        Assert.Contains(onPath, n => n.StartsWith(KernelBootPhases.LevelSpanPrefix, StringComparison.Ordinal));
         Assert.Contains("agent.Start", onPath);
         Assert.Contains("agent.ServerStart", onPath);
 
@@ -66,7 +66,7 @@ public sealed class BootForensicsTests(GuestImageFixture fixture)
         foreach (var id in new[] { "diff-a", "diff-b" })
         {
             var run = await TaskRun.RunAsync(id, bundle, options);
-            await traced.CollectAsync(run.TraceId, s => s.Any(x => x.Span.Name == "kernel.Boot") && s.Any(x => x.Span.Name == "nerdbox.Run"));
+            await traced.CollectAsync(run.TraceId, s => s.Any(x => x.Span.Name == "kernel.Boot") && s.Any(x => x.Span.Name == "shim.Run"));
             traces.Add(await new InMemoryOtlpSource(traced.Receiver.Batches).GetAsync(run.TraceId, default));
         }
 
@@ -78,7 +78,7 @@ public sealed class BootForensicsTests(GuestImageFixture fixture)
         Assert.Equal(traces[0].Spans.Count, diff.Matched.Count);
         Assert.Equal(traces[1].Spans.Count, diff.Matched.Count);
         Assert.All(diff.Matched, m => Assert.Equal(m.A!.Name, m.B!.Name));
-        Assert.Contains(diff.Matched, m => m.A!.Name == "kernel.initcalls.device" && m.OnCriticalPath);
+        Assert.Contains(diff.Matched, m => m.A!.Name == "kernel.Initcalls.device" && m.OnCriticalPath);
         Assert.Empty(diff.Warnings.Where(w => w.Contains("accelerator") || w.Contains("kernel")));
     }
 
@@ -91,18 +91,23 @@ public sealed class BootForensicsTests(GuestImageFixture fixture)
         var options = await scratch.OptionsAsync(fixture) with { GuestSpanSink = traced.Sinks, VmmVersion = "qemu test version" };
 
         var run = await TaskRun.RunAsync("ranon", bundle, options);
-        var spans = await traced.CollectAsync(run.TraceId, s => s.Any(x => x.Span.Name == "nerdbox.Run") && s.Any(x => x.Span.Name == "task.Delete"));
+        var spans = await traced.CollectAsync(run.TraceId, s => s.Any(x => x.Span.Name == "shim.Run") && s.Any(x => x.Span.Name == "task.Delete"));
 
-        var root = spans.Single(s => s.Span.Name == "nerdbox.Run").Span.Attributes.ToDictionary(a => a.Key, a => a.Value.StringValue);
+        var root = spans.Single(s => s.Span.Name == "shim.Run").Span.Attributes.ToDictionary(a => a.Key, a => a.Value.StringValue);
         var guestResource = spans.First(s => s.ServiceName == Nerdbox.Telemetry.ShimTracing.GuestServiceName).Resource.Attributes.ToDictionary(a => a.Key, a => a.Value.StringValue);
         foreach (var attributes in new[] { root, guestResource })
         {
             Assert.Equal("qemu", attributes["nerdbox.vm.backend"]);
             Assert.Equal(run.Backend.Split('/')[1], attributes["nerdbox.vm.accelerator"]);
             Assert.Equal("qemu test version", attributes["nerdbox.vmm.version"]);
-            Assert.Equal(run.Agent!.KernelRelease, attributes["nerdbox.guest.kernel"]);
             Assert.Equal(options.Image.InputsHash[..12], attributes["nerdbox.image.id"]);
         }
+        // The guest kernel under its standard key where it belongs, the guest's resource; the root keeps a copy.
         Assert.Equal(run.Agent!.KernelRelease, guestResource["os.version"]);
+        Assert.Equal("linux", guestResource["os.type"]);
+        Assert.Equal(run.Agent!.KernelRelease, root["nerdbox.guest.kernel"]);
+        // The guest's own identity: its agent's version, and the VM as the service's instance.
+        Assert.Equal(run.Agent!.AgentVersion, guestResource["service.version"]);
+        Assert.Equal("ranon", guestResource["service.instance.id"]);
     }
 }

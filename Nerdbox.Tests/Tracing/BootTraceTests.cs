@@ -3,6 +3,7 @@ using Nerdbox.Telemetry;
 using Nerdbox.Engine.Vm;
 using Nerdbox.Tests.Fixture;
 using Nerdbox.Tests.Infrastructure;
+using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Trace.V1;
 
 namespace Nerdbox.Tests.Tracing;
@@ -16,7 +17,7 @@ public sealed class BootTraceTests(GuestImageFixture fixture)
 {
     private static readonly string[] HostSpans =
     [
-        "nerdbox.Run", "shim.BundleLoad", "shim.VMBoot", "vm.VMMStart", "vm.WaitForAgent", "vm.ClockSync",
+        "shim.Run", "shim.BundleLoad", "shim.VMBoot", "vm.VMMStart", "vm.WaitForAgent", "vm.ClockSync",
         "vm.GuestEntry", "vm.ChannelConnect",
         "shim.BundleTransfer", "shim.IOSetup", "shim.TaskCreate", "shim.Start", "shim.Wait", "shim.Delete", "vm.Shutdown",
     ];
@@ -24,11 +25,11 @@ public sealed class BootTraceTests(GuestImageFixture fixture)
     private static readonly string[] GuestSpans =
     [
         "nerdbox.services.bundle.v1.Bundle/Create", "bundle.Create", "bundle.MountRootfs", "mount.Lower", "mount.Writable", "mount.Overlay",
-        "nerdbox.services.task.v1.Task/Create", "task.Create", "crun.create",
-        "nerdbox.services.task.v1.Task/Start", "task.Start", "crun.start",
-        "nerdbox.services.task.v1.Task/Wait", "task.Wait", "task.Delete", "crun.delete",
+        "nerdbox.services.task.v1.Task/Create", "task.Create", "crun.Create",
+        "nerdbox.services.task.v1.Task/Start", "task.Start", "crun.Start",
+        "nerdbox.services.task.v1.Task/Wait", "task.Wait", "task.Delete", "crun.Delete",
         "kernel.Boot", "kernel.StartKernel", "kernel.Initcalls", "kernel.InitramfsUnpack", "kernel.FreeInitMemory", "kernel.ExecInit",
-        "agent.Start", "agent.Mounts", "agent.KernelModules", "agent.ChannelWait", "agent.ServerStart",
+        "agent.Start", "agent.Mounts", "agent.KernelModules", "agent.ChannelWait", "agent.ServerStart", "agent.FirstRequest",
     ];
 
     [Fact]
@@ -37,11 +38,13 @@ public sealed class BootTraceTests(GuestImageFixture fixture)
         await using var scratch = new VmScratch();
         await using var traced = await TracedRun.StartAsync();
         var bundle = await scratch.BundleAsync("traced", "sh", "-c", "echo traced");
-        var options = await scratch.OptionsAsync(fixture) with { GuestSpanSink = traced.Sinks };
+        // The host's OTEL_RESOURCE_ATTRIBUTES, as preparation reads them; its service identity names the shim, not the guest.
+        var otel = HostOtelEnvironmentTests.From("deployment.environment.name=boot%20test,service.instance.id=the-shim,service.version=9.9");
+        var options = await scratch.OptionsAsync(fixture) with { GuestSpanSink = traced.Sinks, Otel = otel };
 
         var run = await TaskRun.RunAsync("traced", bundle, options);
         Assert.Equal(0, run.ExitStatus);
-        var spans = await traced.CollectAsync(run.TraceId, s => s.Any(x => x.Span.Name == "task.Delete") && s.Any(x => x.Span.Name == "nerdbox.Run"));
+        var spans = await traced.CollectAsync(run.TraceId, s => s.Any(x => x.Span.Name == "task.Delete") && s.Any(x => x.Span.Name == "shim.Run"));
 
         // One trace: everything the run made carries the root's trace id (filtered above), and nothing else came.
         Assert.All(traced.Receiver.Spans.Where(s => s.ServiceName == ShimTracing.GuestServiceName),
@@ -74,6 +77,11 @@ public sealed class BootTraceTests(GuestImageFixture fixture)
                 Assert.Equal(ShimTracing.ServiceName, parent.ServiceName);
                 Assert.Equal("vm.WaitForAgent", parent.Span.Name);
             }
+            else if (g.Span.Name is "agent.FirstRequest")
+            {
+                // The guest's side of the channel's first round trip.
+                Assert.Equal("vm.ChannelConnect", parent.Span.Name);
+            }
             else Assert.Equal(ShimTracing.GuestServiceName, parent.ServiceName);
 
             // Corrected onto the host's clock (or placed on it from the guest's boot clock), the guest span lies inside
@@ -88,14 +96,21 @@ public sealed class BootTraceTests(GuestImageFixture fixture)
         }
 
         // Host spans nest too: each one's parent is in the trace and was still open when the child began.
-        foreach (var h in host.Where(h => h.Span.Name != "nerdbox.Run"))
+        foreach (var h in host.Where(h => h.Span.Name != "shim.Run"))
         {
             var parent = byId[TracedRun.Hex(h.Span.ParentSpanId)];
             Assert.InRange(h.Span.StartTimeUnixNano, parent.Span.StartTimeUnixNano, parent.Span.EndTimeUnixNano);
         }
 
-        // The host names the guest's resource, and the relay's counts reach the trace.
-        Assert.All(guest, g => Assert.Contains(g.Resource.Attributes, a => a.Key == "nerdbox.vm.id" && a.Value.StringValue == "traced"));
+        // The host names the guest's resource, with the environment's attributes but its own identity, and the relay's counts reach the trace.
+        Assert.All(guest, g =>
+        {
+            var resource = g.Resource.Attributes.ToDictionary(a => a.Key, a => a.Value.StringValue);
+            Assert.Equal("traced", resource["service.instance.id"]);
+            Assert.Equal(run.Agent!.AgentVersion, resource["service.version"]);
+            Assert.Equal("boot test", resource["deployment.environment.name"]);
+        });
+        AssertStandardAttributes(spans, run);
         var delete = host.Single(s => s.Span.Name == "shim.Delete").Span.Attributes.ToDictionary(a => a.Key, a => a.Value);
         Assert.Equal(0, delete["nerdbox.guest.spans_dropped"].IntValue);
         Assert.Equal(0, delete["nerdbox.relay.spans_dropped"].IntValue);
@@ -107,7 +122,7 @@ public sealed class BootTraceTests(GuestImageFixture fixture)
         var chart = Nerdbox.Shim.Cli.TraceCommand.Render(model, "mermaid");
         var report = await TraceViewer.MermaidCheck.AssertParsesAsync(chart);
         Assert.Equal(spans.Count, report.Tasks!.Count);
-        Assert.Contains(report.Tasks, t => t.Name.Contains("crun.start"));
+        Assert.Contains(report.Tasks, t => t.Name.Contains("crun.Start"));
     }
 
     [Fact]
@@ -120,8 +135,8 @@ public sealed class BootTraceTests(GuestImageFixture fixture)
         var options = await scratch.OptionsAsync(fixture) with { GuestSpanSink = traced.Sinks };
 
         var traceId = await FailingRunTraceId(() => TaskRun.RunAsync("bad", bundle, options));
-        var spans = await traced.CollectAsync(traceId, s => s.Any(x => x.Span.Name == "nerdbox.Run"));
-        AssertFailed(spans, "nerdbox.Run", "shim.BundleLoad");
+        var spans = await traced.CollectAsync(traceId, s => s.Any(x => x.Span.Name == "shim.Run"));
+        AssertFailed(spans, "shim.Run", "shim.BundleLoad");
         Assert.Equal(0, traced.OpenHostSpans(traceId));
     }
 
@@ -138,8 +153,8 @@ public sealed class BootTraceTests(GuestImageFixture fixture)
             InitArgs = ["sleep", "600"],
         };
         var traceId = await FailingRunTraceId(() => TaskRun.RunAsync("silent", bundle, options));
-        var spans = await traced.CollectAsync(traceId, s => s.Any(x => x.Span.Name == "nerdbox.Run"));
-        AssertFailed(spans, "nerdbox.Run", "shim.VMBoot", "vm.WaitForAgent");
+        var spans = await traced.CollectAsync(traceId, s => s.Any(x => x.Span.Name == "shim.Run"));
+        AssertFailed(spans, "shim.Run", "shim.VMBoot", "vm.WaitForAgent");
         Assert.Equal(0, traced.OpenHostSpans(traceId));
     }
 
@@ -151,7 +166,7 @@ public sealed class BootTraceTests(GuestImageFixture fixture)
         var bundle = await scratch.BundleAsync("killed", "sh", "-c", "sleep 120");
         var options = await scratch.OptionsAsync(fixture) with { GuestSpanSink = traced.Sinks };
         string traceId;
-        using (var root = ShimTracing.Source.StartActivity("nerdbox.Run"))
+        using (var root = ShimTracing.Source.StartActivity("shim.Run"))
         {
             traceId = root!.TraceId.ToString();
             await using var task = await VmTask.CreateAsync("killed", bundle, options);
@@ -163,9 +178,50 @@ public sealed class BootTraceTests(GuestImageFixture fixture)
             var e = await Assert.ThrowsAsync<VmException>(() => wait);
             root.Fail(e);
         }
-        var spans = await traced.CollectAsync(traceId, s => s.Any(x => x.Span.Name == "nerdbox.Run") && s.Any(x => x.Span.Name == "task.Start"));
-        AssertFailed(spans, "nerdbox.Run", "shim.Wait");
+        var spans = await traced.CollectAsync(traceId, s => s.Any(x => x.Span.Name == "shim.Run") && s.Any(x => x.Span.Name == "task.Start"));
+        AssertFailed(spans, "shim.Run", "shim.Wait");
         Assert.Equal(0, traced.OpenHostSpans(traceId));
+    }
+
+    [Fact]
+    public async Task With_the_sdk_disabled_no_guest_span_leaves_the_host()
+    {
+        await using var scratch = new VmScratch();
+        await using var traced = await TracedRun.StartAsync();
+        var bundle = await scratch.BundleAsync("untraced", "sh", "-c", "echo untraced");
+        var otel = HostOtelEnvironmentTests.From(null, disabled: "TRUE");
+        var options = await scratch.OptionsAsync(fixture) with { GuestSpanSink = traced.Sinks, Otel = otel };
+        Assert.DoesNotContain(KernelBootPhases.LevelTraceArgs[0], options.GuestKernelArgs);
+
+        var run = await TaskRun.RunAsync("untraced", bundle, options);
+        Assert.Equal(0, run.ExitStatus);
+        Assert.Null(run.Relay);
+        // The host's spans here come from the test's own provider, which the option does not switch off: they show the run is over.
+        await traced.CollectAsync(run.TraceId, s => s.Any(x => x.Span.Name == "shim.Run"));
+        Assert.DoesNotContain(traced.Receiver.Spans, s => s.ServiceName == ShimTracing.GuestServiceName);
+    }
+
+    /// <summary>Standard keys where OpenTelemetry has them, on both sides.</summary>
+    private static void AssertStandardAttributes(IReadOnlyList<ReceivedSpan> spans, TaskRun.Outcome run)
+    {
+        Dictionary<string, AnyValue> Of(string name) => Assert.Single(spans, s => s.Span.Name == name).Span.Attributes.ToDictionary(a => a.Key, a => a.Value);
+        Assert.Equal("traced", Of("shim.Run")["container.id"].StringValue);
+        Assert.Equal(run.ExitStatus, Of("shim.Run")["process.exit.code"].IntValue);
+        Assert.Equal(run.ExitStatus, Of("shim.Wait")["process.exit.code"].IntValue);
+        Assert.Equal(run.ExitStatus, Of("task.Wait")["process.exit.code"].IntValue);
+        var pid = Of("shim.TaskCreate")["process.pid"].IntValue;
+        Assert.True(pid > 0);
+        Assert.Equal(pid, Of("shim.Start")["process.pid"].IntValue);
+        Assert.Equal(pid, Of("crun.Create")["process.pid"].IntValue);
+        foreach (var name in new[] { "task.Create", "task.Start", "task.Wait", "task.Delete" }) Assert.Equal("traced", Of(name)["container.id"].StringValue);
+        foreach (var name in new[] { "crun.Create", "crun.Start", "crun.Delete" })
+        {
+            Assert.Equal("crun", Of(name)["container.runtime.name"].StringValue);
+            Assert.Equal("traced", Of(name)["container.id"].StringValue);
+        }
+        Assert.Equal("overlay", Of("mount.Overlay")["system.filesystem.type"].StringValue);
+        Assert.EndsWith("/rootfs", Of("mount.Overlay")["system.filesystem.mountpoint"].StringValue);
+        Assert.DoesNotContain(spans.SelectMany(s => s.Span.Attributes), a => a.Key is "nerdbox.task.id" or "nerdbox.task.pid" or "nerdbox.task.exit_status" or "nerdbox.container.pid");
     }
 
     private static async Task<string> FailingRunTraceId(Func<Task> run)
@@ -174,7 +230,7 @@ public sealed class BootTraceTests(GuestImageFixture fixture)
         using var listener = new System.Diagnostics.ActivityListener
         {
             ShouldListenTo = s => s.Name == ShimTracing.SourceName,
-            ActivityStarted = a => { if (a.DisplayName == "nerdbox.Run") traceId ??= a.TraceId.ToString(); },
+            ActivityStarted = a => { if (a.DisplayName == "shim.Run") traceId ??= a.TraceId.ToString(); },
         };
         System.Diagnostics.ActivitySource.AddActivityListener(listener);
         await Assert.ThrowsAnyAsync<Exception>(run);

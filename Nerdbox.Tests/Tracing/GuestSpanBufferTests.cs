@@ -66,7 +66,7 @@ public sealed class GuestSpanBufferTests : IDisposable
 
     private static GuestSpanRelay Relay(HostAgent agent, ISpanSink sink) =>
         new(agent.Client.Traces, new ClockEstimate(0, 0, DateTime.UtcNow, 0, 1), sink, RelayBounds.Default,
-            DateTime.UtcNow.AddMinutes(-1), new Dictionary<string, string> { ["nerdbox.vm.id"] = "host-agent" });
+            DateTime.UtcNow.AddMinutes(-1), new Dictionary<string, string> { ["service.instance.id"] = "host-agent" });
 
     private static List<(string Service, Span Span)> Spans(InMemorySpanSink sink) =>
         sink.Snapshot().SelectMany(rs => rs.ScopeSpans.SelectMany(ss => ss.Spans.Select(s =>

@@ -25,10 +25,10 @@ public sealed class KernelLogBecomesPhases
         Assert.Equal(["kernel.StartKernel", "kernel.Initcalls", "kernel.FreeInitMemory", "kernel.ExecInit"], names);
         var initcalls = kernel.Children[1];
         Assert.Equal(["early", "pure", "core", "postcore", "arch", "subsys", "fs", "device", "late", "InitramfsUnpack"],
-            initcalls.Children.Select(c => c.Name.Replace("kernel.initcalls.", "").Replace("kernel.", "")));
+            initcalls.Children.Select(c => c.Name.Replace(KernelBootPhases.LevelSpanPrefix, "").Replace("kernel.", "")));
         // Phases touch end to start, and the levels tile the initcalls.
         for (var i = 1; i < kernel.Children.Count; i++) Assert.Equal(kernel.Children[i - 1].EndNs, kernel.Children[i].StartNs);
-        var levels = initcalls.Children.Where(c => c.Name.StartsWith("kernel.initcalls.", StringComparison.Ordinal)).ToList();
+        var levels = initcalls.Children.Where(c => c.Name.StartsWith(KernelBootPhases.LevelSpanPrefix, StringComparison.Ordinal)).ToList();
         Assert.Equal(initcalls.StartNs, levels[0].StartNs);
         Assert.Equal(initcalls.EndNs, levels[^1].EndNs);
         Assert.All(levels.Zip(levels.Skip(1)), p => Assert.Equal(p.First.EndNs, p.Second.StartNs));
@@ -51,7 +51,7 @@ public sealed class KernelLogBecomesPhases
         var kernel = KernelBootPhases.From(records, run.TimeNs + Ns(0.01), TimeSpan.FromMilliseconds(5))!;
 
         IEnumerable<KernelPhase> All(KernelPhase p) => p.Children.SelectMany(All).Prepend(p);
-        var spans = All(kernel).Where(p => p.Name.StartsWith("initcall ", StringComparison.Ordinal)).ToList();
+        var spans = All(kernel).Where(p => p.Name.StartsWith(KernelBootPhases.InitcallSpanPrefix, StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(spans);
         Assert.Equal(calls.Count(c => c.DurationNs >= Ns(0.005)), spans.Count);
         var slowest = Assert.IsType<string[]>(kernel.Attributes["nerdbox.kernel.slowest_initcalls"]);
@@ -102,7 +102,7 @@ public sealed class KernelLogBecomesPhases
 
         var kernel = KernelBootPhases.From(records, Ns(0.75), TimeSpan.FromMilliseconds(1))!;
         var levels = kernel.Children.Single(c => c.Name == "kernel.Initcalls").Children.Select(c => c.Name).ToList();
-        Assert.Equal(["kernel.initcalls.core"], levels);
+        Assert.Equal(["kernel.Initcalls.core"], levels);
         Assert.All(kernel.Children, c => Assert.InRange(c.EndNs, c.StartNs, kernel.EndNs));
         Assert.Empty(KernelBootPhases.InitcallsOf(records));
     }

@@ -30,7 +30,7 @@ public sealed class RelayBoundsTests : IDisposable
 
     private GuestSpanRelay Relay(RelayBounds? bounds = null) =>
         new(new Traces.TracesClient(_channel), Clock, _sink, bounds ?? RelayBounds.Default, _vmStarted,
-            new Dictionary<string, string> { ["nerdbox.vm.id"] = "vm-1" });
+            new Dictionary<string, string> { ["service.instance.id"] = "vm-1" });
 
     private static long NowNs() => (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
 
@@ -133,7 +133,7 @@ public sealed class RelayBoundsTests : IDisposable
         Assert.Equal(UncertaintyNs, attrs["nerdbox.clock.uncertainty_ns"].IntValue);
         var serviceNames = resource.Resource.Attributes.Where(a => a.Key == "service.name").ToList();
         Assert.Equal(ShimTracing.GuestServiceName, Assert.Single(serviceNames).Value.StringValue);
-        Assert.Contains(resource.Resource.Attributes, a => a.Key == "nerdbox.vm.id" && a.Value.StringValue == "vm-1");
+        Assert.Contains(resource.Resource.Attributes, a => a.Key == "service.instance.id" && a.Value.StringValue == "vm-1");
         Assert.Equal("service.name", scope.Scope.Name);
         Assert.Equal(1, relay.Stats.Forwarded);
         Assert.Equal(0, relay.Stats.DroppedByHost);

@@ -3,7 +3,7 @@ namespace Nerdbox.TraceViewer.Analysis;
 
 /// <summary>
 /// Where a span sits in its trace, so that the same step can be found in another run of it: the names from
-/// its root down to it (<c>nerdbox.Run/shim.VMBoot/vm.Start</c>), and among siblings of the same name its
+/// its root down to it (<c>shim.Run/shim.VMBoot/vm.VMMStart</c>), and among siblings of the same name its
 /// repeat number in start order, shown from the second on (<c>task.Wait[2]</c>).
 /// </summary>
 /// <param name="Key">Equal for the same place in two traces; unambiguous even when names hold '/' or '['.</param>

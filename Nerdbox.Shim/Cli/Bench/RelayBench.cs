@@ -54,7 +54,7 @@ public static class RelayBench
         var client = agent.Client;
         var now = DateTime.UtcNow;
         await using var relay = new GuestSpanRelay(client.Traces, new ClockEstimate(0, 0, now, 0, 1), sinks, RelayBounds.Default,
-            now.AddMinutes(-1), new Dictionary<string, string> { ["nerdbox.vm.id"] = "bench-relay" });
+            now.AddMinutes(-1), new Dictionary<string, string> { ["service.instance.id"] = "bench-relay" });
 
         var sw = Stopwatch.StartNew();
         relay.Start();
