@@ -22,6 +22,26 @@ public sealed class DashboardTraceTests(AppHostFixture app) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Trace_show_latest_reads_this_AppHosts_dashboard_without_naming_the_service()
+    {
+        // The shim is the resource "shim" under Aspire; the viewer finds its traces without --service.
+        var source = $"aspire:{app.DashboardUrl}";
+        string output = "", errors = "";
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            using var stdout = new StringWriter();
+            using var stderr = new StringWriter();
+            var code = await Nerdbox.Shim.Cli.TraceCommand.RunAsync(["show", "latest", "--source", source, "--api-key", app.ApiKey], stdout, stderr, TestContext.Current.CancellationToken);
+            (output, errors) = (stdout.ToString(), stderr.ToString());
+            if (code == 0 && output.Contains("shim.SampleRun") && output.Contains("kernel.Boot")) break;
+            await Task.Delay(1000, TestContext.Current.CancellationToken);
+        }
+        Assert.True(output.Contains("shim.SampleRun") && output.Contains("kernel.Boot"), $"trace show latest printed:\n{output}\n{errors}");
+        Assert.Contains("critical path", output);
+    }
+
+    [Fact]
     public void Jaeger_says_why_it_was_not_started_when_no_container_runtime_answers()
     {
         var runtime = Nerdbox.AppHost.Jaeger.ContainerRuntimeProbe.Probe();
