@@ -34,7 +34,9 @@ public sealed class BootPhases
     /// <summary>The phases of the breakdown, each from the end of the previous one.</summary>
     public IReadOnlyList<Phase> Phases() =>
     [
-        new("VMM spawn", VmmSpawned, KernelStarted ?? VmmReady),
+        // The VMM's own start, then the guest's entry until the kernel's clock starts: as vm.VMMStart and vm.GuestEntry.
+        new("VMM start", VmmSpawned, VmmReady),
+        new("guest entry", VmmReady, KernelStarted),
         new("kernel to /init", KernelStarted, InitStarted),
         new("agent ready", InitStarted, AgentListening),
         new("first RPC", AgentListening, FirstReply),

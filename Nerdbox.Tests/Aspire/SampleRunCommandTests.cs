@@ -32,7 +32,7 @@ public sealed class SampleRunCommandTests(AppHostFixture app) : IAsyncLifetime
         Assert.Equal(CommandResultFormat.Markdown, data.Format);
         Assert.Contains("**exit code 0**", data.Value);
         Assert.Contains("· 2 CPU · 384 MiB", data.Value);
-        foreach (var phase in new[] { "VMM spawn", "kernel to /init", "agent ready", "first RPC", "container started", "first output", "boot to output" })
+        foreach (var phase in new[] { "VMM start", "guest entry", "kernel to /init", "agent ready", "first RPC", "container started", "first output", "boot to output" })
             Assert.Contains($"| {phase} |", data.Value);
         Assert.Contains("hello from a nerdbox sample VM", data.Value);
         var traceId = System.Text.RegularExpressions.Regex.Match(result.Message ?? "", "trace ([0-9a-f]{32})").Groups[1].Value;

@@ -15,6 +15,7 @@ public sealed class BenchFiguresTests
         var at = T0;
         DateTime Next() => at = at.AddMilliseconds(ms);
         var p = new BootPhases { VmmSpawned = at };
+        p.VmmReady = Next();
         p.KernelStarted = Next();
         p.InitStarted = Next();
         p.AgentListening = Next();
@@ -34,12 +35,12 @@ public sealed class BenchFiguresTests
         var figures = PhaseFigures.From([Boot(10), Boot(30), Boot(20)]);
 
         Assert.Equal(PhaseFigures.Names, figures.Select(f => f.Name));
-        Assert.Equal(7, figures.Count);
+        Assert.Equal(8, figures.Count);
         var spawn = figures[0];
         Assert.Equal([10.0, 30.0, 20.0], spawn.SamplesMs);
         Assert.Equal(20, spawn.MedianMs);
         Assert.Equal(30, spawn.P90Ms);
-        Assert.Equal([60.0, 180.0, 120.0], figures[^1].SamplesMs);
+        Assert.Equal([70.0, 210.0, 140.0], figures[^1].SamplesMs);
     }
 
     [Fact]
@@ -69,8 +70,8 @@ public sealed class BenchFiguresTests
             var row = Assert.Single(text.Split('\n'), l => l.StartsWith(name + " ", StringComparison.Ordinal));
             Assert.Matches(@"\s[+-]\d+\.\d\s+[+-]\d+\.\d%\s+\d\.\d{3} (\*\*|\*|~)$", row);
         }
-        // VMM spawn: A's median 103.5, B's 93.5; the samples are fully separated.
-        Assert.EndsWith("-10.0    -9.7%    0.000 **", text.Split('\n').Single(l => l.StartsWith("VMM spawn")));
+        // VMM start: A's median 103.5, B's 93.5; the samples are fully separated.
+        Assert.EndsWith("-10.0    -9.7%    0.000 **", text.Split('\n').Single(l => l.StartsWith("VMM start")));
         Assert.Contains(RankTest.Legend, text);
         Assert.DoesNotContain("no difference can reach", text);
     }
@@ -121,13 +122,13 @@ public sealed class BenchFiguresTests
         }
         Assert.Equal([100.0, 102.0, 104.0], root.GetProperty("a").GetProperty("phases")[0].GetProperty("samplesMs").EnumerateArray().Select(e => e.GetDouble()));
         var spawn = root.GetProperty("comparison")[0];
-        Assert.Equal("VMM spawn", spawn.GetProperty("name").GetString());
+        Assert.Equal("VMM start", spawn.GetProperty("name").GetString());
         Assert.Equal(-11, spawn.GetProperty("deltaMs").GetDouble());
         Assert.Equal(-10.78, spawn.GetProperty("deltaPercent").GetDouble());
         Assert.Equal(0.1, spawn.GetProperty("p").GetDouble(), 1e-9);
         Assert.True(spawn.GetProperty("exact").GetBoolean());
         Assert.Equal("~", spawn.GetProperty("mark").GetString());
-        Assert.Equal(7, root.GetProperty("comparison").GetArrayLength());
+        Assert.Equal(PhaseFigures.Names.Count, root.GetProperty("comparison").GetArrayLength());
     }
 
     [Fact]
@@ -143,10 +144,10 @@ public sealed class BenchFiguresTests
         Assert.Equal("bench-box", root.GetProperty("host").GetProperty("machine").GetString());
         Assert.Equal("quiet", root.GetProperty("result").GetProperty("vm").GetProperty("kernelArgs")[0].GetString());
         var phases = root.GetProperty("result").GetProperty("phases");
-        Assert.Equal(7, phases.GetArrayLength());
+        Assert.Equal(PhaseFigures.Names.Count, phases.GetArrayLength());
         Assert.Equal(15, phases[0].GetProperty("medianMs").GetDouble());
         Assert.Equal(20, phases[0].GetProperty("p90Ms").GetDouble());
-        Assert.Equal([60.0, 120.0], phases[6].GetProperty("samplesMs").EnumerateArray().Select(e => e.GetDouble()));
+        Assert.Equal([70.0, 140.0], phases[phases.GetArrayLength() - 1].GetProperty("samplesMs").EnumerateArray().Select(e => e.GetDouble()));
     }
 
     [Fact]
