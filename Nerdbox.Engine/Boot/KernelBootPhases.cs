@@ -67,10 +67,11 @@ public static class KernelBootPhases
             .FirstOrDefault(r => r.Message.StartsWith("Freeing unused", StringComparison.Ordinal))?.TimeNs ?? run.TimeNs;
         freeing = Clamp(freeing);
         var initcalls = InitcallsOf(records.TakeWhile(r => r != run));
+        var spanned = Spanned(initcalls, initcallThreshold);
 
         var children = new List<KernelPhase>();
         var initcallsStart = levels.Count > 0 ? levels[0].At : freeing;
-        children.Add(new KernelPhase("kernel.StartKernel", 0, initcallsStart, Spans(initcalls, 0, initcallsStart, initcallThreshold)));
+        children.Add(new KernelPhase("kernel.StartKernel", 0, initcallsStart, Spans(spanned, 0, initcallsStart)));
         if (levels.Count > 0)
         {
             var levelPhases = new List<KernelPhase>();
@@ -78,7 +79,7 @@ public static class KernelBootPhases
             {
                 var (name, at) = levels[i];
                 var next = i + 1 < levels.Count ? levels[i + 1].At : freeing;
-                levelPhases.Add(new KernelPhase(LevelSpanPrefix + name, at, Math.Max(at, next), Spans(initcalls, at, next, initcallThreshold)));
+                levelPhases.Add(new KernelPhase(LevelSpanPrefix + name, at, Math.Max(at, next), Spans(spanned, at, next)));
             }
             if (Unpack(records, run) is { } unpack) levelPhases.Add(unpack with { StartNs = Clamp(unpack.StartNs), EndNs = Clamp(unpack.EndNs) });
             children.Add(new KernelPhase("kernel.Initcalls", initcallsStart, Math.Max(initcallsStart, freeing), levelPhases));
@@ -135,8 +136,15 @@ public static class KernelBootPhases
         return plus is > 0 and <= 128 ? s[..plus] : null;
     }
 
-    private static List<KernelPhase> Spans(IReadOnlyList<Initcall> initcalls, long from, long to, TimeSpan threshold) =>
-        initcalls.Where(c => c.StartNs >= from && c.StartNs < to && c.DurationNs >= threshold.Ticks * 100)
+    /// <summary>At most this many initcalls become spans, the slowest: the log is the guest's, and its length is not trusted.</summary>
+    public const int MaxInitcallSpans = 200;
+
+    // The slowest initcalls of at least the threshold, the span budget's worth, then those of one stretch.
+    private static IReadOnlyList<Initcall> Spanned(IReadOnlyList<Initcall> initcalls, TimeSpan threshold) =>
+        Slowest(initcalls.Where(c => c.DurationNs >= threshold.Ticks * 100), MaxInitcallSpans).OrderBy(c => c.StartNs).ToList();
+
+    private static List<KernelPhase> Spans(IReadOnlyList<Initcall> spanned, long from, long to) =>
+        spanned.Where(c => c.StartNs >= from && c.StartNs < to)
             .Select(c => new KernelPhase(InitcallSpanPrefix + c.Function, c.StartNs, Math.Min(c.StartNs + c.DurationNs, to), []))
             .ToList();
 

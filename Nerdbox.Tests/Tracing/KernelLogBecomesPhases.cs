@@ -60,6 +60,29 @@ public sealed class KernelLogBecomesPhases
     }
 
     [Fact]
+    public void However_many_initcalls_the_log_claims_only_the_slowest_of_the_span_budget_become_spans()
+    {
+        var sb = new StringBuilder("<6>[    0.000000] Linux version 6.1\n<6>[    0.000001] initcall_level: level=early\n");
+        for (var i = 0; i < 5000; i++)
+        {
+            var at = 0.000002 + i * 0.000010;
+            sb.Append(FormattableString.Invariant($"<7>[{at,12:0.000000}] calling  fake{i}+0x0/0x10 @ 1\n"));
+            sb.Append(FormattableString.Invariant($"<7>[{at + 0.000001,12:0.000000}] initcall fake{i}+0x0/0x10 returned 0 after {2000 + i} usecs\n"));
+        }
+        sb.Append("<6>[    0.900000] Run /init as init process\n");
+        var records = KernelLog.Parse(Encoding.UTF8.GetBytes(sb.ToString()));
+
+        var kernel = KernelBootPhases.From(records, Ns(1), TimeSpan.FromMilliseconds(1))!;
+
+        IEnumerable<KernelPhase> All(KernelPhase p) => p.Children.SelectMany(All).Prepend(p);
+        var spans = All(kernel).Where(p => p.Name.StartsWith("kernel.Initcall.", StringComparison.Ordinal)).ToList();
+        Assert.Equal(KernelBootPhases.MaxInitcallSpans, spans.Count);
+        // The slowest are the ones kept.
+        Assert.Contains(spans, s => s.Name.EndsWith(".fake4999", StringComparison.Ordinal));
+        Assert.DoesNotContain(spans, s => s.Name.EndsWith(".fake0", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_log_that_does_not_reach_init_gives_no_phases()
     {
         var records = KernelLog.Parse(Encoding.UTF8.GetBytes("<6>[    0.000000] Linux version 6.1\n<6>[    0.500000] initcall_level: level=early\n"));
