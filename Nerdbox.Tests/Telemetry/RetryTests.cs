@@ -135,11 +135,12 @@ public class RetryTests
         sink.Submit(TestBatches.Make(2));
         await sink.FlushAsync(Wait);
 
-        // One try, then a retry a second later, then another: a third pause would pass the 2.5 s.
-        Assert.Equal(3, receiver.RequestCount);
-        Assert.Equal(2, sink.Stats.Retries);
+        // One try, then a retry a second later, then perhaps another (on a loaded machine the first try's
+        // connection can take long enough to leave no room for it): a third pause would pass the 2.5 s.
+        Assert.InRange(receiver.RequestCount, 2, 3);
+        Assert.Equal(receiver.RequestCount - 1, sink.Stats.Retries);
         Assert.Equal(2, sink.Stats.SpansDropped);
-        Assert.Contains("after 3 attempts", sink.Stats.LastError);
+        Assert.Contains($"after {receiver.RequestCount} attempts", sink.Stats.LastError);
     }
 
     [Fact]
