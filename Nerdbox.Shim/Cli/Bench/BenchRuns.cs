@@ -55,6 +55,19 @@ internal static class BenchRuns
         return bundle;
     }
 
+    /// <summary>
+    /// The order two kinds of run take, <paramref name="count"/> rounds of one each: A B, B A, A B, ...,
+    /// so that neither kind always goes first and drift in the machine's load hits both alike.
+    /// </summary>
+    public static IEnumerable<(int Round, T Kind)> Alternating<T>(T a, T b, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            yield return (i, i % 2 == 0 ? a : b);
+            yield return (i, i % 2 == 0 ? b : a);
+        }
+    }
+
     public static double Median(IEnumerable<double> values)
     {
         var v = values.Order().ToArray();

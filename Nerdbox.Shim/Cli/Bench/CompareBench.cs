@@ -64,20 +64,16 @@ public static class CompareBench
             // The first boots of a process pay for JIT and a cold page cache: one of each, untimed.
             foreach (var side in new[] { a, b })
                 await RunOnceAsync($"warm-{side.Label}-{Environment.ProcessId}", bundle, side.Options, null, ct);
-            for (var i = 0; i < request.Count; i++)
+            foreach (var (i, side) in Alternating(a, b, request.Count))
             {
-                // ABBA order, so that neither side always goes first.
-                foreach (var side in i % 2 == 0 ? new[] { a, b } : [b, a])
+                var run = await RunOnceAsync($"compare-{Environment.ProcessId}-{i}-{side.Label}", bundle, side.Options, null, ct);
+                if (run is null)
                 {
-                    var run = await RunOnceAsync($"compare-{Environment.ProcessId}-{i}-{side.Label}", bundle, side.Options, null, ct);
-                    if (run is null)
-                    {
-                        side.Failed++;
-                        continue;
-                    }
-                    side.Runs.Add(run.Phases);
-                    Console.Error.WriteLine($"boot {i + 1}/{request.Count} {side.Label}: {run.Phases.BootToOutput?.TotalMilliseconds:0} ms to output");
+                    side.Failed++;
+                    continue;
                 }
+                side.Runs.Add(run.Phases);
+                Console.Error.WriteLine($"boot {i + 1}/{request.Count} {side.Label}: {run.Phases.BootToOutput?.TotalMilliseconds:0} ms to output");
             }
         }
         finally

@@ -36,16 +36,13 @@ public static class OtlpDownBench
         {
             await RunOnceAsync($"warm-up-{Environment.ProcessId}", bundle, options, live, ct);
             await RunOnceAsync($"warm-down-{Environment.ProcessId}", bundle, options, down, ct);
-            for (var i = 0; i < count; i++)
+            foreach (var (i, isDown) in Alternating(true, false, count))
             {
-                foreach (var isDown in i % 2 == 0 ? new[] { true, false } : [false, true])
-                {
-                    var run = await RunOnceAsync($"otlp-{Environment.ProcessId}-{i}-{(isDown ? "down" : "up")}", bundle, options, isDown ? down : live, ct);
-                    if (run is null) continue;
-                    var ms = run.Phases.BootToOutput?.TotalMilliseconds ?? double.NaN;
-                    (isDown ? downRuns : upRuns).Add(ms);
-                    Console.Error.WriteLine($"boot {i + 1}/{count} collector {(isDown ? "down" : "live")}: {ms:0} ms to output");
-                }
+                var run = await RunOnceAsync($"otlp-{Environment.ProcessId}-{i}-{(isDown ? "down" : "up")}", bundle, options, isDown ? down : live, ct);
+                if (run is null) continue;
+                var ms = run.Phases.BootToOutput?.TotalMilliseconds ?? double.NaN;
+                (isDown ? downRuns : upRuns).Add(ms);
+                Console.Error.WriteLine($"boot {i + 1}/{count} collector {(isDown ? "down" : "live")}: {ms:0} ms to output");
             }
         }
         finally

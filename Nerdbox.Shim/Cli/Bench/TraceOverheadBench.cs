@@ -34,17 +34,13 @@ public static class TraceOverheadBench
             // One untimed boot of each kind first: the first boot of a process pays for JIT and the page cache.
             await RunOnceAsync($"warm-on-{Environment.ProcessId}", bundle, options, sinks, ct);
             await RunOnceAsync($"warm-off-{Environment.ProcessId}", bundle, options, null, ct);
-            for (var i = 0; i < count; i++)
+            foreach (var (i, traced) in Alternating(true, false, count))
             {
-                // ABBA order, so that neither kind always goes first.
-                foreach (var traced in i % 2 == 0 ? new[] { true, false } : [false, true])
-                {
-                    var run = await RunOnceAsync($"overhead-{Environment.ProcessId}-{i}-{(traced ? "on" : "off")}", bundle, options, traced ? sinks : null, ct);
-                    if (run is null) continue;
-                    (traced ? on : off).Add(run);
-                    Console.Error.WriteLine($"boot {i + 1}/{count} tracing {(traced ? "on " : "off")}: {run.Phases.BootToOutput?.TotalMilliseconds:0} ms to output" +
-                        (traced ? $", guest spans forwarded {run.Relay?.Forwarded}" : ""));
-                }
+                var run = await RunOnceAsync($"overhead-{Environment.ProcessId}-{i}-{(traced ? "on" : "off")}", bundle, options, traced ? sinks : null, ct);
+                if (run is null) continue;
+                (traced ? on : off).Add(run);
+                Console.Error.WriteLine($"boot {i + 1}/{count} tracing {(traced ? "on " : "off")}: {run.Phases.BootToOutput?.TotalMilliseconds:0} ms to output" +
+                    (traced ? $", guest spans forwarded {run.Relay?.Forwarded}" : ""));
             }
         }
         finally
