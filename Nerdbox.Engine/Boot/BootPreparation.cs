@@ -25,7 +25,7 @@ public static class BootPreparation
         var selection = BackendSelector.Select(shape.Backend);
         progress($"VM backend {selection.Reason}");
         var image = await new GuestImageBuilder(GuestImageBuilder.DefaultCacheDirectory, progress).EnsureAsync(ct);
-        StateDirectories.ReapStale(StateDirectories.DefaultRoot);
+        StateDirectories.ReapStale(StateDirectories.DefaultRoot, progress);
         return new VmTaskOptions
         {
             Image = image,

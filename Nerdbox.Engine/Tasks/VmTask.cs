@@ -77,7 +77,7 @@ public sealed class VmTask : IAsyncDisposable
         {
             span?.SetTag("nerdbox.bundle.path", bundlePath);
             var b = OciBundle.Load(bundlePath);
-            Directory.CreateDirectory(StateDirectory);
+            StateDirectories.Create(StateDirectory);
             var image = await RootfsDisk.BuildAsync(b.RootfsPath, Path.Combine(StateDirectory, "rootfs.erofs"), ct);
             span?.SetTag("nerdbox.rootfs.disk_bytes", new FileInfo(image).Length);
             return (b, image);
@@ -154,10 +154,14 @@ public sealed class VmTask : IAsyncDisposable
         });
     }
 
+    private const int StoppedConsoleLines = 100;
+
     private async Task<VmException> VmStoppedAsync(IVmInstance vm)
     {
         var exit = await vm.Exited;
-        return new VmException($"the VM stopped while task '{Id}' was running ({exit.Description})\n{vm.ConsoleTail()}");
+        // The description names a dead agent or a kernel panic when the console does (see GuestStop); the
+        // tail is long enough to hold a panic's line above its stack dump.
+        return new VmException($"the VM stopped while task '{Id}' was running: {exit.Description}\n{vm.ConsoleTail(StoppedConsoleLines)}");
     }
 
     public async Task KillAsync(uint signal, CancellationToken ct = default)

@@ -1,16 +1,30 @@
-using System.Diagnostics;
+using Nerdbox.Engine.Vm.Guard;
 
 namespace Nerdbox.Engine.Vm;
 
 /// <summary>
-/// VM state directories: <c>ROOT/ID</c> with the VMM's sockets, console log, disks and pid file.
-/// A shim that died leaves its VMs' directories behind; <see cref="ReapStale"/> stops their
-/// VMMs and removes them.
+/// VM state directories: <c>ROOT/ID</c> with the VMM's sockets, console log, disks and pid files
+/// (<c>owner.pid</c>: the shim that made it; <c>vmm.pid</c> and <c>guard.pid</c>: see <see cref="GuardedVmm"/>).
+/// A shim that died leaves its VMs' directories behind; <see cref="ReapStale"/> stops what still runs
+/// there and removes them, saying what it removed.
 /// </summary>
 public static class StateDirectories
 {
+    public const string OwnerFile = "owner.pid";
+
+    /// <summary>A directory without an owner file is taken for a live shim's until it is this old (the owner file follows its directory at once).</summary>
+    private static readonly TimeSpan OwnerlessGrace = TimeSpan.FromSeconds(60);
+
     public static string DefaultRoot =>
         Environment.GetEnvironmentVariable("NERDBOX_STATE_DIR") is { Length: > 0 } dir ? dir : Path.Combine(Path.GetTempPath(), "nerdbox", "vms");
+
+    /// <summary>Makes <paramref name="directory"/> (if need be) and marks this shim as its owner.</summary>
+    public static void Create(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var owner = Path.Combine(directory, OwnerFile);
+        if (!File.Exists(owner)) File.WriteAllText(owner, ProcessIdentity.Current().ToString());
+    }
 
     public static void Remove(string directory)
     {
@@ -22,32 +36,77 @@ public static class StateDirectories
         catch (UnauthorizedAccessException) { }
     }
 
-    /// <summary>Kills VMMs whose shim is gone (their pid file names a live VMM, the owner pid is dead) and removes the directories.</summary>
-    public static int ReapStale(string root)
+    /// <summary>
+    /// For each directory under <paramref name="root"/> whose shim is gone: kills its VMM and guard if they
+    /// still run, removes the directory, and reports each of those on <paramref name="log"/>, one line each.
+    /// Returns how many directories it removed.
+    /// </summary>
+    public static int ReapStale(string root, Action<string>? log = null)
     {
         if (!Directory.Exists(root)) return 0;
+        log ??= _ => { };
         var reaped = 0;
         foreach (var dir in Directory.EnumerateDirectories(root))
         {
-            var ownerFile = Path.Combine(dir, "owner.pid");
-            if (File.Exists(ownerFile) && int.TryParse(File.ReadAllText(ownerFile).Trim(), out var owner) && IsAlive(owner)) continue;
-            var vmmFile = Path.Combine(dir, "vmm.pid");
-            // Only a process whose command line names this directory is the VMM (pids get reused).
-            if (File.Exists(vmmFile) && int.TryParse(File.ReadAllText(vmmFile).Trim(), out var vmm) && IsAlive(vmm) && CommandLineMentions(vmm, dir))
-            {
-                try { using var p = Process.GetProcessById(vmm); p.Kill(); p.WaitForExit(5000); } catch (Exception) { }
-            }
+            if (OwnerOf(dir) is not { } owner) continue;
+            var id = Path.GetFileName(dir);
+            var whose = owner.Pid > 0 ? $"left by shim pid {owner.Pid}, which is gone" : "left by a shim that died before it marked it";
+            // The VMM first: its guard then ends by itself.
+            if (ReadPid(dir, GuardedVmm.VmmPidFile) is { } vmm && ProcessIdentity.CommandLine(vmm).Contains(dir, StringComparison.Ordinal))
+                Kill(vmm, $"killed stale VMM pid {vmm} ({ProcessIdentity.Name(vmm)}) of VM '{id}', {whose}", log);
+            if (ReadPid(dir, GuardedVmm.GuardPidFile) is { } guard && IsGuardOf(guard, dir))
+                Kill(guard, $"killed stale VMM guard pid {guard} of VM '{id}', {whose}", log);
+            foreach (var socket in Sockets(dir)) log($"removed stale socket {socket}");
             Remove(dir);
+            if (Directory.Exists(dir))
+            {
+                log($"could not remove stale state directory {dir}");
+                continue;
+            }
+            log($"removed stale state directory {dir} of VM '{id}', {whose}");
             reaped++;
         }
         return reaped;
     }
 
-    private static bool CommandLineMentions(int pid, string text)
+    /// <summary>The dead owner of a stale directory, or null when the directory is live (its shim runs, or it is being made).</summary>
+    private static ProcessIdentity? OwnerOf(string dir)
     {
-        try { return File.ReadAllText($"/proc/{pid}/cmdline").Contains(text, StringComparison.Ordinal); }
-        catch (IOException) { return false; }
+        var ownerFile = Path.Combine(dir, OwnerFile);
+        string? text = null;
+        try { text = File.ReadAllText(ownerFile); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        if (text is null)
+        {
+            var age = DateTime.UtcNow - Directory.GetLastWriteTimeUtc(dir);
+            return age > OwnerlessGrace ? new ProcessIdentity(0, 0) : null;
+        }
+        var owner = ProcessIdentity.Parse(text);
+        return owner is not null && owner.IsAlive() ? null : owner ?? new ProcessIdentity(0, 0);
     }
 
-    private static bool IsAlive(int pid) => Directory.Exists($"/proc/{pid}");
+    private static bool IsGuardOf(int pid, string dir) =>
+        ProcessIdentity.CommandLine(pid).Contains(GuardedVmm.GuardName, StringComparison.Ordinal)
+        && ProcessIdentity.StartEnvironment(pid).Contains(Path.Combine(dir, GuardedVmm.VmmPidFile), StringComparison.Ordinal);
+
+    private static void Kill(int pid, string line, Action<string> log)
+    {
+        if (Native.Libc.Kill(pid, Native.Libc.SIGKILL) != 0) return;
+        // Gone, or a zombie waiting for a parent that is not this shim: either way it no longer runs.
+        for (var i = 0; i < 500 && ProcessIdentity.IsRunning(pid); i++) Thread.Sleep(10);
+        log(line);
+    }
+
+    private static int? ReadPid(string dir, string file)
+    {
+        try { return int.TryParse(File.ReadAllText(Path.Combine(dir, file)).Trim(), out var pid) && pid > 0 ? pid : null; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    /// <summary>The unix sockets a VMM made in its directory (the agent channel's host end).</summary>
+    private static IEnumerable<string> Sockets(string dir)
+    {
+        try { return Directory.EnumerateFiles(dir, "*.sock", SearchOption.AllDirectories).ToList(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return []; }
+    }
 }

@@ -8,21 +8,24 @@ namespace Nerdbox.Engine.Vm.Libkrun;
 /// <para>
 /// libkrun's start call takes over the calling thread and ends the process when the guest stops,
 /// so each libkrun VM runs in a helper: the shim's own executable with the hidden verb
-/// <c>nerdbox-shim vm-helper --state DIR</c> (the state directory is on the command line only so
-/// that stale helpers can be recognised and reaped; see <see cref="StateDirectories.ReapStale"/>).
+/// <c>nerdbox-shim vm-helper --state DIR</c> (the state directory on the command line also lets stale
+/// helpers be recognised and reaped; see <see cref="StateDirectories.ReapStale"/>), started under a
+/// <see cref="Guard.GuardedVmm"/> so that it dies with the shim.
 /// </para>
 /// <list type="number">
-/// <item>The shim writes one line to the helper's stdin: a <see cref="HelperConfig"/> as JSON, then closes stdin.</item>
+/// <item>The shim writes a <see cref="HelperConfig"/> as JSON to <c>DIR/vm-helper.json</c> (<see cref="ConfigFile"/>)
+/// before it starts the helper. The helper's stdin is /dev/null (the guard holds the shim's lifeline).</item>
 /// <item>The helper loads libkrun, makes a context and applies the configuration, then answers on
 /// stdout, one JSON <see cref="HelperEvent"/> per line: <c>{"event":"configured"}</c>, then
 /// <c>{"event":"starting"}</c> just before it calls <c>krun_start_enter</c>.</item>
 /// <item>When libkrun is missing or any libkrun call fails, the helper answers
 /// <c>{"event":"error","message":"..."}</c> instead and exits with a non-zero code. The same holds
 /// when <c>krun_start_enter</c> returns (it only returns on a configuration error).</item>
-/// <item>After <c>starting</c> the helper's stdin is /dev/null and its stdout joins its stderr (libkrun's
+/// <item>After <c>starting</c> the helper's stdout joins its stderr (libkrun's
 /// log, kept by the shim for error reports); the guest console goes to the per-VM console log.</item>
 /// <item>The helper's exit is the VM's exit: 0 when the guest powered off, 128+N when killed by signal N,
-/// anything else is a crash or a libkrun failure. The shim stops a VM with SIGTERM, then SIGKILL.</item>
+/// anything else is a crash or a libkrun failure. The shim stops a VM with SIGTERM, then by letting go
+/// of its guard, which sends SIGKILL.</item>
 /// </list>
 /// <para>
 /// Diagnostics: with <c>NERDBOX_VM_HELPER_HOLD=1</c> in its environment the helper reports
@@ -37,6 +40,9 @@ public static class HelperProtocol
     public const string Configured = "configured";
     public const string Starting = "starting";
     public const string Error = "error";
+
+    /// <summary>The helper's configuration, in its state directory.</summary>
+    public const string ConfigFile = "vm-helper.json";
 
     /// <summary>Makes the helper stop after <c>configured</c>, before loading libkrun (diagnostics and tests only).</summary>
     public const string HoldVariable = "NERDBOX_VM_HELPER_HOLD";

@@ -1,7 +1,7 @@
 using Nerdbox.Api.Contract;
 using System.Diagnostics;
-using System.Net.Sockets;
 using System.Text.Json;
+using Nerdbox.Engine.Vm.Guard;
 using Nerdbox.Engine.Vm.Native;
 
 namespace Nerdbox.Engine.Vm.Libkrun;
@@ -9,7 +9,8 @@ namespace Nerdbox.Engine.Vm.Libkrun;
 /// <summary>
 /// One libkrun VM: a helper process (see <see cref="HelperProtocol"/>) and the VM's state directory.
 /// The helper's exit is the VM's exit. The agent is reached over vsock: libkrun listens on
-/// <c>STATE/agent.sock</c> and forwards each connection to the guest's vsock port.
+/// <c>STATE/agent.sock</c> and forwards each connection to the guest's vsock port. The helper runs
+/// under a <see cref="GuardedVmm"/>, so that it dies with the shim, however the shim dies.
 /// </summary>
 internal sealed class LibkrunInstance : IVmInstance
 {
@@ -19,7 +20,7 @@ internal sealed class LibkrunInstance : IVmInstance
     private readonly TaskCompletionSource _starting = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<string> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<VmExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Process? _process;
+    private GuardedVmm? _vmm;
     private readonly TaskCompletionSource _eventsRead = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
@@ -35,7 +36,7 @@ internal sealed class LibkrunInstance : IVmInstance
     public string Accelerator => "kvm";
     public AgentChannelInfo AgentChannel { get; }
     public Task<VmExit> Exited => _exited.Task;
-    public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
+    public int? ProcessId => _vmm is { Process.HasExited: false } v ? v.VmmPid : null;
     public VmStartTimes StartTimes { get; } = new();
     public string ConsoleLogPath => Path.Combine(Config.StateDirectory, "console.log");
 
@@ -67,48 +68,27 @@ internal sealed class LibkrunInstance : IVmInstance
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (_process is not null) throw new InvalidOperationException("the VM was started already");
-        Directory.CreateDirectory(Config.StateDirectory);
+        if (_vmm is not null) throw new InvalidOperationException("the VM was started already");
+        StateDirectories.Create(Config.StateDirectory);
+        File.WriteAllText(Path.Combine(Config.StateDirectory, HelperProtocol.ConfigFile),
+            JsonSerializer.Serialize(HelperConfig(), HelperJsonContext.Default.HelperConfig));
         var command = _options.HelperCommand ?? HelperLauncher.Command();
-        var psi = new ProcessStartInfo(command[0])
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in command.Skip(1)) psi.ArgumentList.Add(a);
-        foreach (var a in new[] { HelperProtocol.Verb, "--state", Config.StateDirectory }) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in _options.HelperEnvironment) psi.Environment[k] = v;
-        var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        var vmm = _vmm = new GuardedVmm(Config.StateDirectory, [.. command, HelperProtocol.Verb, "--state", Config.StateDirectory], _options.HelperEnvironment);
+        var process = vmm.Process;
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _helperOutput.Add(e.Data); };
         process.Exited += (_, _) => _ = CompleteExitAsync(process);
         StartTimes.SpawnedUtc = DateTime.UtcNow;
         try
         {
-            process.Start();
+            vmm.Start();
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            process.Dispose();
             throw new VmException($"cannot start the libkrun helper ({command[0]}): {e.Message}");
         }
-        _process = process;
-        File.WriteAllText(Path.Combine(Config.StateDirectory, "vmm.pid"), process.Id.ToString());
-        File.WriteAllText(Path.Combine(Config.StateDirectory, "owner.pid"), Environment.ProcessId.ToString());
         process.BeginErrorReadLine();
         _ = ReadEventsAsync(process.StandardOutput);
-
-        try
-        {
-            await process.StandardInput.WriteLineAsync(JsonSerializer.Serialize(HelperConfig(), HelperJsonContext.Default.HelperConfig).AsMemory(), cancellationToken);
-            await process.StandardInput.FlushAsync(cancellationToken);
-            process.StandardInput.Close();
-        }
-        catch (IOException)
-        {
-            // The helper is gone already; its exit says why.
-        }
+        await vmm.VmmPidAsync(cancellationToken);
 
         await WaitAsync(_starting.Task, "start the VM", cancellationToken);
 
@@ -185,7 +165,8 @@ internal sealed class LibkrunInstance : IVmInstance
         await WaitForEventsReadAsync();
         int? code = null;
         try { code = process.ExitCode; } catch (InvalidOperationException) { }
-        var description = _failed.Task.IsCompleted ? $"the libkrun helper failed: {_failed.Task.Result}" : code switch
+        var description = _failed.Task.IsCompleted ? $"the libkrun helper failed: {_failed.Task.Result}"
+            : code is 0 or (>= 1 and <= 128) && GuestStop.FromConsole(ConsoleLogPath) is { } stop ? stop : code switch
         {
             0 => "the VM powered off",
             137 => "the libkrun helper was killed (SIGKILL)",
@@ -204,24 +185,23 @@ internal sealed class LibkrunInstance : IVmInstance
 
     public string ConsoleTail(int maxLines = 30) => ConsoleLog.Tail(ConsoleLogPath, "libkrun helper", _helperOutput.Snapshot(), maxLines);
 
-    /// <summary>Waits <paramref name="grace"/>, then SIGTERM, then SIGKILL after <see cref="LibkrunOptions.TermGrace"/>.</summary>
+    /// <summary>
+    /// Waits <paramref name="grace"/>, then SIGTERM, then after <see cref="LibkrunOptions.TermGrace"/> lets go
+    /// of the helper's guard, which kills it (as it would were the shim to die).
+    /// </summary>
     public async Task StopAsync(TimeSpan grace)
     {
-        var p = _process;
-        if (p is null) return;
+        var vmm = _vmm;
+        if (vmm is null) return;
         if (!_exited.Task.IsCompleted && grace > TimeSpan.Zero) await Task.WhenAny(_exited.Task, Task.Delay(grace));
-        if (!_exited.Task.IsCompleted && !p.HasExited)
+        if (!_exited.Task.IsCompleted && !vmm.Process.HasExited)
         {
-            Libc.Kill(p.Id, Libc.SIGTERM);
-            await Task.WhenAny(_exited.Task, Task.Delay(_options.TermGrace));
-            if (!_exited.Task.IsCompleted)
-            {
-                try { p.Kill(); } catch (InvalidOperationException) { }
-            }
+            if (vmm.Signal(Libc.SIGTERM)) await Task.WhenAny(_exited.Task, Task.Delay(_options.TermGrace));
+            if (!_exited.Task.IsCompleted) vmm.Release();
         }
-        await p.WaitForExitAsync();
+        await vmm.Process.WaitForExitAsync();
         // Exited events may lag the wait; the exit is known now.
-        await CompleteExitAsync(p);
+        await CompleteExitAsync(vmm.Process);
     }
 
     public async ValueTask DisposeAsync()
@@ -233,7 +213,7 @@ internal sealed class LibkrunInstance : IVmInstance
         }
         finally
         {
-            _process?.Dispose();
+            _vmm?.Dispose();
             StateDirectories.Remove(Config.StateDirectory);
         }
     }

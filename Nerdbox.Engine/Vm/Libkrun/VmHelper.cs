@@ -5,7 +5,7 @@ using Nerdbox.Engine.Vm.Native;
 namespace Nerdbox.Engine.Vm.Libkrun;
 
 /// <summary>
-/// The helper process of one libkrun VM (<c>nerdbox-shim vm-helper</c>): reads the configuration,
+/// The helper process of one libkrun VM (<c>nerdbox-shim vm-helper --state DIR</c>): reads the configuration,
 /// sets libkrun up and hands this process over to it. See <see cref="HelperProtocol"/>.
 /// </summary>
 public static class VmHelper
@@ -13,25 +13,27 @@ public static class VmHelper
     public static int Run(string[] args)
     {
         var events = Console.OpenStandardOutput();
-        string? line;
+        var state = args.SkipWhile(a => a != "--state").Skip(1).FirstOrDefault();
+        if (string.IsNullOrEmpty(state)) return Fail(events, "no --state directory given");
+        string text;
         try
         {
-            line = Console.In.ReadLine();
+            text = File.ReadAllText(Path.Combine(state, HelperProtocol.ConfigFile));
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return Fail(events, "cannot read the configuration: " + e.Message);
         }
         HelperConfig? config;
         try
         {
-            config = line is null ? null : JsonSerializer.Deserialize(line, HelperJsonContext.Default.HelperConfig);
+            config = JsonSerializer.Deserialize(text, HelperJsonContext.Default.HelperConfig);
         }
         catch (JsonException e)
         {
             return Fail(events, "bad configuration: " + e.Message);
         }
-        if (config is null) return Fail(events, "no configuration on stdin");
+        if (config is null) return Fail(events, "no configuration in " + HelperProtocol.ConfigFile);
 
         if (Environment.GetEnvironmentVariable(HelperProtocol.HoldVariable) == "1")
         {

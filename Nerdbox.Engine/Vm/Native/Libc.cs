@@ -6,6 +6,7 @@ namespace Nerdbox.Engine.Vm.Native;
 /// <summary>The few libc calls the VM backends need: signals, descriptors, and AF_VSOCK sockets (which .NET refuses to make).</summary>
 internal static unsafe class Libc
 {
+    public const int SIGKILL = 9;
     public const int SIGTERM = 15;
     public const int SOCK_STREAM = 1;
     public const int SOCK_CLOEXEC = 0x80000;

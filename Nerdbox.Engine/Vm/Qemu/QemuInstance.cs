@@ -1,12 +1,13 @@
 using Nerdbox.Api.Contract;
 using System.Diagnostics;
-using System.Net.Sockets;
+using Nerdbox.Engine.Vm.Guard;
 
 namespace Nerdbox.Engine.Vm.Qemu;
 
 /// <summary>
 /// One QEMU microvm process and its state directory. The agent channel is a virtio-serial port
 /// behind a unix socket, or vhost-vsock with its own guest CID (the host connects over AF_VSOCK).
+/// QEMU runs under a <see cref="GuardedVmm"/>, so that it dies with the shim, however the shim dies.
 /// </summary>
 internal sealed class QemuInstance : IVmInstance
 {
@@ -15,7 +16,7 @@ internal sealed class QemuInstance : IVmInstance
     private readonly uint _guestCid;
     private readonly LineTail _vmmOutput = new(200);
     private readonly TaskCompletionSource<VmExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Process? _process;
+    private GuardedVmm? _vmm;
     private int _disposed;
 
     /// <param name="channel">"virtio-serial" or "vsock" (resolved by <see cref="QemuBackend.ResolveChannel"/>).</param>
@@ -44,7 +45,7 @@ internal sealed class QemuInstance : IVmInstance
     public string Accelerator => _accelerator;
     public AgentChannelInfo AgentChannel { get; }
     public Task<VmExit> Exited => _exited.Task;
-    public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
+    public int? ProcessId => _vmm is { Process.HasExited: false } v ? v.VmmPid : null;
     public VmStartTimes StartTimes { get; } = new();
     public string ConsoleLogPath => Path.Combine(Config.StateDirectory, "console.log");
 
@@ -102,34 +103,25 @@ internal sealed class QemuInstance : IVmInstance
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (_process is not null) throw new InvalidOperationException("the VM was started already");
-        Directory.CreateDirectory(Config.StateDirectory);
-        var psi = new ProcessStartInfo(_qemu)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in BuildArguments()) psi.ArgumentList.Add(a);
-        var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        if (_vmm is not null) throw new InvalidOperationException("the VM was started already");
+        StateDirectories.Create(Config.StateDirectory);
+        var vmm = _vmm = new GuardedVmm(Config.StateDirectory, [_qemu, .. BuildArguments()]);
+        var process = vmm.Process;
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) _vmmOutput.Add(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _vmmOutput.Add(e.Data); };
         process.Exited += (_, _) => OnExited(process);
         StartTimes.SpawnedUtc = DateTime.UtcNow;
         try
         {
-            process.Start();
+            vmm.Start();
         }
         catch (System.ComponentModel.Win32Exception e)
         {
             throw new VmException($"cannot start {_qemu}: {e.Message}");
         }
-        _process = process;
-        File.WriteAllText(Path.Combine(Config.StateDirectory, "vmm.pid"), process.Id.ToString());
-        File.WriteAllText(Path.Combine(Config.StateDirectory, "owner.pid"), Environment.ProcessId.ToString());
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        await vmm.VmmPidAsync(cancellationToken);
 
         // QEMU creates the agent socket (and opens the console log) once the machine is set up and before the guest runs.
         var sw = Stopwatch.StartNew();
@@ -149,9 +141,10 @@ internal sealed class QemuInstance : IVmInstance
     {
         int? code = null;
         try { code = process.ExitCode; } catch (InvalidOperationException) { }
-        var description = code switch
+        // QEMU ends with 0 when the guest powers off or resets (-no-reboot), panics included; its console tells which.
+        var description = code == 0 && GuestStop.FromConsole(ConsoleLogPath) is { } stop ? stop : code switch
         {
-            0 => "the VM powered off, rebooted or its kernel panicked",
+            0 => "the VM powered off or rebooted",
             137 or -9 => "QEMU was killed (SIGKILL)",
             143 or -15 => "QEMU was terminated (SIGTERM)",
             null => "QEMU exited",
@@ -170,19 +163,17 @@ internal sealed class QemuInstance : IVmInstance
 
     public async Task StopAsync(TimeSpan grace)
     {
-        var p = _process;
-        if (p is null) return;
+        var vmm = _vmm;
+        if (vmm is null) return;
         if (!_exited.Task.IsCompleted)
         {
             await Task.WhenAny(_exited.Task, Task.Delay(grace));
-            if (!_exited.Task.IsCompleted)
-            {
-                try { p.Kill(); } catch (InvalidOperationException) { }
-            }
+            // The guard kills QEMU when the shim lets go of it, as it would were the shim to die.
+            if (!_exited.Task.IsCompleted) vmm.Release();
         }
-        await p.WaitForExitAsync();
+        await vmm.Process.WaitForExitAsync();
         // Exited events may lag the wait; the exit is known now.
-        OnExited(p);
+        OnExited(vmm.Process);
     }
 
     public async ValueTask DisposeAsync()
@@ -194,7 +185,7 @@ internal sealed class QemuInstance : IVmInstance
         }
         finally
         {
-            _process?.Dispose();
+            _vmm?.Dispose();
             if (IsVsock) GuestCids.Release(_guestCid);
             StateDirectories.Remove(Config.StateDirectory);
         }

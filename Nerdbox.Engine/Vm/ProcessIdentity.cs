@@ -1,0 +1,59 @@
+using System.Globalization;
+
+namespace Nerdbox.Engine.Vm;
+
+/// <summary>
+/// A process as a pid and its start time (in clock ticks since boot, from <c>/proc/PID/stat</c>): a pid
+/// alone may since have been given to another process; the pair names one process for as long as the host runs.
+/// </summary>
+public sealed record ProcessIdentity(int Pid, long StartTicks)
+{
+    public static ProcessIdentity Current() => new(Environment.ProcessId, StartTicksOf(Environment.ProcessId) ?? 0);
+
+    public override string ToString() => $"{Pid} {StartTicks}";
+
+    /// <summary>Reads "PID START" (or a bare pid, as older shims wrote); null when it is neither.</summary>
+    public static ProcessIdentity? Parse(string text)
+    {
+        var parts = text.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (parts.Length is < 1 or > 2 || !int.TryParse(parts[0], out var pid) || pid <= 0) return null;
+        long start = 0;
+        if (parts.Length == 2 && !long.TryParse(parts[1], out start)) return null;
+        return new ProcessIdentity(pid, start);
+    }
+
+    /// <summary>Whether this very process still runs (a start time of 0 matches any process with the pid).</summary>
+    public bool IsAlive() => IsRunning(Pid) && (StartTicks == 0 || StartTicksOf(Pid) == StartTicks);
+
+    /// <summary>Whether <paramref name="pid"/> is a process that has not ended (a zombie has).</summary>
+    public static bool IsRunning(int pid) => Stat(pid) is { } stat && stat.State != 'Z' && stat.State != 'X';
+
+    public static long? StartTicksOf(int pid) => Stat(pid)?.StartTicks;
+
+    /// <summary>The process's command line, arguments joined by spaces; empty when it cannot be read.</summary>
+    public static string CommandLine(int pid) => ReadProc(pid, "cmdline").Replace('\0', ' ').Trim();
+
+    /// <summary>The environment the process started with, one variable per line; empty when it cannot be read.</summary>
+    public static string StartEnvironment(int pid) => ReadProc(pid, "environ").Replace('\0', '\n');
+
+    /// <summary>The process's short name (<c>comm</c>).</summary>
+    public static string Name(int pid) => ReadProc(pid, "comm").Trim();
+
+    private static (char State, long StartTicks)? Stat(int pid)
+    {
+        // "pid (comm) state ppid ..." with comm free to hold spaces and parentheses: fields count from the last ')'.
+        var text = ReadProc(pid, "stat");
+        var close = text.LastIndexOf(')');
+        if (close < 0) return null;
+        var fields = text[(close + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        // After comm: state is field 3 of the whole line, starttime field 22.
+        if (fields.Length < 20 || fields[0].Length != 1) return null;
+        return long.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out var start) ? (fields[0][0], start) : null;
+    }
+
+    private static string ReadProc(int pid, string file)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/{file}"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return ""; }
+    }
+}

@@ -1,0 +1,49 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Nerdbox.Engine.Bundles;
+
+namespace Nerdbox.Tests.Reliability;
+
+/// <summary>
+/// Bundles whose container brings its guest down for real, with no help from the shim or the agent:
+/// a kernel panic through the kernel's own crash trigger, and a crash of the agent (PID 1) by
+/// overwriting its code through <c>/proc/1/mem</c>, which the kernel then reports as init's death.
+/// </summary>
+internal static class CrashBundles
+{
+    /// <summary>Writes <c>c</c> to <c>/proc/sysrq-trigger</c>: the kernel panics ("sysrq triggered crash"). The sample's /proc is writable.</summary>
+    public static Task<string> KernelPanicAsync(Nerdbox.Testing.VmScratch scratch) =>
+        scratch.BundleAsync("panic", "sh", "-c", "echo container-started; echo c > /proc/sysrq-trigger; sleep 600");
+
+    /// <summary>
+    /// Shares the guest's PID namespace (so that PID 1 is the agent) and may ptrace it, then zeroes the
+    /// agent's code: its next instruction faults, its fault handler faults in turn, and the kernel kills it
+    /// with SIGSEGV. Signals alone cannot do it: the kernel shields init from them, and the agent's runtime
+    /// handles the rest (SIGQUIT and SIGTERM power the VM off in order).
+    /// </summary>
+    public static async Task<string> AgentCrashAsync(Nerdbox.Testing.VmScratch scratch)
+    {
+        const string zeroAgentCode = """
+            echo container-started
+            while read range perms offset dev inode path; do
+              case "$perms:$path" in
+                r-xp:/init)
+                  start=${range%-*}; end=${range#*-}
+                  dd if=/dev/zero of=/proc/1/mem bs=4096 seek=$((0x$start / 4096)) count=$(( (0x$end - 0x$start) / 4096 )) conv=notrunc 2>&1 ;;
+              esac
+            done < /proc/1/maps
+            echo the agent survived
+            sleep 600
+            """;
+        var bundle = await scratch.BundleAsync("agent-crash", "sh", "-c", zeroAgentCode);
+        var configPath = Path.Combine(bundle, "config.json");
+        var config = JsonNode.Parse(File.ReadAllText(configPath))!.AsObject();
+        var namespaces = config["linux"]!["namespaces"]!.AsArray();
+        foreach (var pid in namespaces.Where(n => n!["type"]!.GetValue<string>() == "pid").ToList()) namespaces.Remove(pid);
+        JsonArray Ptrace() => new("CAP_SYS_PTRACE");
+        config["process"]!["capabilities"] = new JsonObject { ["bounding"] = Ptrace(), ["effective"] = Ptrace(), ["permitted"] = Ptrace() };
+        File.WriteAllText(configPath, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        OciBundle.Load(bundle); // still a bundle the shim accepts
+        return bundle;
+    }
+}
