@@ -30,10 +30,12 @@ public sealed class ShimKillTests(GuestImageFixture fixture)
             await shim.WaitUntilAsync(() => shim.Output.Contains(Started), "the container started", BootPatience);
             var vmms = scratch.VmmProcesses();
             Assert.NotEmpty(vmms);
+            var guard = ReadPid(Path.Combine(scratch.StateRoot, "mid-run"), GuardedVmm.GuardPidFile);
 
             await shim.KillAsync();
 
             await VmmAbsence.AssertGoneAsync(vmms, "the VMM of a SIGKILLed shim");
+            await VmmAbsence.AssertGoneAsync([guard], "the VMM guard of a SIGKILLed shim");
         }
         Reap(scratch);
     }
@@ -45,14 +47,18 @@ public sealed class ShimKillTests(GuestImageFixture fixture)
         var bundle = await LongBundleAsync(scratch);
         await using (var shim = ShimRunProcess.Start(scratch.StateRoot, bundle, "--id", "mid-boot"))
         {
-            await shim.WaitUntilAsync(() => scratch.VmmProcesses().Count > 0, "a VMM started", BootPatience);
+            var stateDir = Path.Combine(scratch.StateRoot, "mid-boot");
+            await shim.WaitUntilAsync(() => scratch.VmmProcesses().Count > 0 && File.Exists(Path.Combine(stateDir, GuardedVmm.GuardPidFile)),
+                "a VMM started", BootPatience);
             var vmms = scratch.VmmProcesses();
+            var guard = ReadPid(stateDir, GuardedVmm.GuardPidFile);
 
             await shim.KillAsync();
 
             // Under emulation a boot takes seconds: the shim died before its container could start.
             Assert.DoesNotContain(Started, shim.Output);
             await VmmAbsence.AssertGoneAsync(vmms, "the VMM of a shim SIGKILLed mid-boot");
+            await VmmAbsence.AssertGoneAsync([guard], "the VMM guard of a shim SIGKILLed mid-boot");
         }
         Reap(scratch);
     }
