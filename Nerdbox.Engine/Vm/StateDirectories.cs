@@ -12,7 +12,7 @@ public static class StateDirectories
 {
     public const string OwnerFile = "owner.pid";
 
-    /// <summary>A directory without an owner file is taken for a live shim's until it is this old (the owner file follows its directory at once).</summary>
+    /// <summary>A directory without a readable owner file is taken for a live shim's until it is this old (the owner file follows its directory at once).</summary>
     private static readonly TimeSpan OwnerlessGrace = TimeSpan.FromSeconds(60);
 
     public static string DefaultRoot =>
@@ -76,13 +76,10 @@ public static class StateDirectories
         string? text = null;
         try { text = File.ReadAllText(ownerFile); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-        if (text is null)
-        {
-            var age = DateTime.UtcNow - Directory.GetLastWriteTimeUtc(dir);
-            return age > OwnerlessGrace ? new ProcessIdentity(0, 0) : null;
-        }
-        var owner = ProcessIdentity.Parse(text);
-        return owner is not null && owner.IsAlive() ? null : owner ?? new ProcessIdentity(0, 0);
+        // No owner yet, or one being written: the directory's shim may be making it right now.
+        if (text is null || ProcessIdentity.Parse(text) is not { } owner)
+            return DateTime.UtcNow - Directory.GetLastWriteTimeUtc(dir) > OwnerlessGrace ? new ProcessIdentity(0, 0) : null;
+        return owner.IsAlive() ? null : owner;
     }
 
     private static bool IsGuardOf(int pid, string dir) =>

@@ -42,7 +42,8 @@ internal sealed class GuardedVmm : IDisposable
     /// <summary>
     /// The guard. The VMM's command comes in variables rather than arguments, so that only the VMM's
     /// own command line names the VM (that is how tests and <see cref="StateDirectories.ReapStale"/> find VMMs).
-    /// A background job's stdin is /dev/null in sh, so the lifeline is kept on descriptor 3 for the watcher.
+    /// A background job's stdin is /dev/null in sh, so the lifeline is kept on descriptor 3 for the watcher;
+    /// the watcher holds none of the VMM's output, so that the output ends when the VMM does.
     /// </summary>
     internal const string Script = """
         set --
@@ -60,7 +61,7 @@ internal sealed class GuardedVmm : IDisposable
         vmm=$!
         echo "$vmm" > "$pidfile"
         trap 'kill -KILL "$vmm" 2>/dev/null' HUP INT TERM
-        { while read -r _; do :; done; kill -KILL "$vmm" 2>/dev/null; } <&3 &
+        { while read -r _; do :; done; kill -KILL "$vmm" 2>/dev/null; } <&3 >/dev/null 2>&1 &
         watcher=$!
         exec 3<&-
         while :; do

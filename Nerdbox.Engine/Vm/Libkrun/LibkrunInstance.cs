@@ -194,11 +194,10 @@ internal sealed class LibkrunInstance : IVmInstance
         var vmm = _vmm;
         if (vmm is null) return;
         if (!_exited.Task.IsCompleted && grace > TimeSpan.Zero) await Task.WhenAny(_exited.Task, Task.Delay(grace));
-        if (!_exited.Task.IsCompleted && !vmm.Process.HasExited)
-        {
-            if (vmm.Signal(Libc.SIGTERM)) await Task.WhenAny(_exited.Task, Task.Delay(_options.TermGrace));
-            if (!_exited.Task.IsCompleted) vmm.Release();
-        }
+        if (!_exited.Task.IsCompleted && !vmm.Process.HasExited && vmm.Signal(Libc.SIGTERM))
+            await Task.WhenAny(_exited.Task, Task.Delay(_options.TermGrace));
+        // As for QEMU: the guard kills the helper when the shim lets go, and does nothing after a normal exit.
+        vmm.Release();
         await vmm.Process.WaitForExitAsync();
         // Exited events may lag the wait; the exit is known now.
         await CompleteExitAsync(vmm.Process);

@@ -165,12 +165,10 @@ internal sealed class QemuInstance : IVmInstance
     {
         var vmm = _vmm;
         if (vmm is null) return;
-        if (!_exited.Task.IsCompleted)
-        {
-            await Task.WhenAny(_exited.Task, Task.Delay(grace));
-            // The guard kills QEMU when the shim lets go of it, as it would were the shim to die.
-            if (!_exited.Task.IsCompleted) vmm.Release();
-        }
+        if (!_exited.Task.IsCompleted) await Task.WhenAny(_exited.Task, Task.Delay(grace));
+        // The guard kills QEMU when the shim lets go of it, as it would were the shim to die; after a
+        // normal exit this does nothing, and should the guard have been killed, its watcher still acts.
+        vmm.Release();
         await vmm.Process.WaitForExitAsync();
         // Exited events may lag the wait; the exit is known now.
         OnExited(vmm.Process);
