@@ -103,9 +103,9 @@ public sealed class GuestSpanRelay : IAsyncDisposable
         foreach (var scope in batch.ScopeSpans) spans += scope.Spans.Count;
         try
         {
-            if (await HeldBy(_pace.TakeAsync(spans, cancellationToken))) Stats.AddRateWait();
+            if (await UnlessStopping(_pace.TakeAsync(spans, cancellationToken))) Stats.AddRateWait();
             if (Check(batch) is not { } accepted) return;
-            await HeldBy(_sink.WaitForRoomAsync(accepted.Spans, cancellationToken));
+            await UnlessStopping(_sink.WaitForRoomAsync(accepted.Spans, cancellationToken));
             _sink.Submit(accepted.Batch);
         }
         finally
@@ -116,7 +116,7 @@ public sealed class GuestSpanRelay : IAsyncDisposable
     }
 
     /// <summary>Waits; when the relay is stopping, goes on without: the sinks then take the batch or count it dropped.</summary>
-    private static async ValueTask<bool> HeldBy(ValueTask<bool> wait)
+    private static async ValueTask<bool> UnlessStopping(ValueTask<bool> wait)
     {
         try
         {
@@ -128,7 +128,7 @@ public sealed class GuestSpanRelay : IAsyncDisposable
         }
     }
 
-    private static async ValueTask<bool> HeldBy(ValueTask wait)
+    private static async ValueTask UnlessStopping(ValueTask wait)
     {
         try
         {
@@ -137,7 +137,6 @@ public sealed class GuestSpanRelay : IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
-        return false;
     }
 
     /// <summary>The batch's spans that pass the bounds, corrected and wrapped in the host's resource; null when none do.</summary>
