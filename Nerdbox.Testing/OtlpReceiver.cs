@@ -1,6 +1,4 @@
 using System.Net;
-using Google.Protobuf;
-using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -13,31 +11,6 @@ using OtlpResource = OpenTelemetry.Proto.Resource.V1.Resource;
 
 namespace Nerdbox.Testing;
 
-/// <summary>How the receiver answers export requests.</summary>
-public enum ReceiverMode
-{
-    /// <summary>Stores the spans and answers OK.</summary>
-    Accept,
-
-    /// <summary>Answers gRPC UNAVAILABLE / HTTP 503, storing nothing.</summary>
-    Reject,
-
-    /// <summary>Holds each request until the mode changes (or the client gives up).</summary>
-    Stall,
-}
-
-/// <summary>How a rejected request is answered: the HTTP status, the gRPC status, and the pause asked for (Retry-After / RetryInfo).</summary>
-public sealed record Rejection(int HttpStatus = 503, StatusCode GrpcStatus = StatusCode.Unavailable, TimeSpan? RetryAfter = null, bool RetryAfterAsDate = false)
-{
-    public static readonly Rejection Default = new();
-}
-
-/// <summary>A logs or metrics export that arrived over OTLP/HTTP (read at the protocol level: the body is kept as sent, decompressed).</summary>
-public sealed record SignalRequest(string Signal, IReadOnlyDictionary<string, string> Headers, byte[] Body);
-
-/// <summary>One received span with the resource and scope it came in.</summary>
-public sealed record ReceivedSpan(string ServiceName, string ScopeName, Span Span, OtlpResource Resource);
-
 /// <summary>
 /// A real OTLP trace collector for tests, on 127.0.0.1: OTLP/gRPC (<c>TraceService/Export</c>, HTTP/2
 /// cleartext) on one port and OTLP/HTTP (<c>POST /v1/traces</c>, protobuf, HTTP/1.1) on another.
@@ -45,7 +18,7 @@ public sealed record ReceivedSpan(string ServiceName, string ScopeName, Span Spa
 /// requests to test failure handling. Request bodies may be gzipped (HTTP Content-Encoding, gRPC's own).
 /// Logs and metrics POSTed to <c>/v1/logs</c> and <c>/v1/metrics</c> are kept as they came.
 /// </summary>
-public sealed class OtlpReceiver : IAsyncDisposable
+public sealed partial class OtlpReceiver : IAsyncDisposable
 {
     private readonly object _lock = new();
     private readonly List<ResourceSpans> _batches = [];
@@ -188,7 +161,6 @@ public sealed class OtlpReceiver : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until at least <paramref name="count"/> requests have arrived (stalled ones included).</summary>
     /// <summary>Waits until <paramref name="count"/> spans were accepted; false when the time ran out first.</summary>
     public async Task<bool> WaitForSpanCountAsync(long count, TimeSpan timeout)
     {
@@ -203,6 +175,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until at least <paramref name="count"/> requests have arrived (stalled ones included).</summary>
     public Task WaitForRequestsAsync(int count, TimeSpan timeout) => WaitAsync(() => RequestCount >= count, timeout, $"{count} requests");
 
     private async Task WaitAsync(Func<bool> condition, TimeSpan timeout, string what)
@@ -271,58 +244,6 @@ public sealed class OtlpReceiver : IAsyncDisposable
         return (response, null);
     }
 
-    private async Task HandleHttpAsync(HttpContext context)
-    {
-        if (context.Request.ContentType?.StartsWith("application/x-protobuf", StringComparison.OrdinalIgnoreCase) != true)
-        {
-            context.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
-            return;
-        }
-        var request = ExportTraceServiceRequest.Parser.ParseFrom(await ReadBodyAsync(context));
-        var headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
-        ExportTraceServiceResponse? response;
-        Rejection? rejection;
-        try
-        {
-            (response, rejection) = await HandleAsync(request, headers, context.RequestAborted);
-        }
-        catch (OperationCanceledException)
-        {
-            return; // the client gave up on a stalled request
-        }
-        if (response is null)
-        {
-            rejection ??= Rejection.Default;
-            context.Response.StatusCode = rejection.HttpStatus;
-            if (rejection.RetryAfter is { } after)
-                context.Response.Headers.RetryAfter = rejection.RetryAfterAsDate
-                    ? DateTimeOffset.UtcNow.Add(after).ToString("R")
-                    : ((long)Math.Ceiling(after.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return;
-        }
-        context.Response.ContentType = "application/x-protobuf";
-        await context.Response.Body.WriteAsync(response.ToByteArray(), context.RequestAborted);
-    }
-
-    /// <summary>The request body, gunzipped when the client says it is gzip.</summary>
-    private static async Task<byte[]> ReadBodyAsync(HttpContext context)
-    {
-        using var body = new MemoryStream();
-        var gzip = string.Equals(context.Request.Headers.ContentEncoding.ToString(), "gzip", StringComparison.OrdinalIgnoreCase);
-        await using (var input = gzip ? new System.IO.Compression.GZipStream(context.Request.Body, System.IO.Compression.CompressionMode.Decompress) : context.Request.Body)
-            await input.CopyToAsync(body, context.RequestAborted);
-        return body.ToArray();
-    }
-
-    private async Task HandleSignalAsync(string signal, HttpContext context)
-    {
-        var body = await ReadBodyAsync(context);
-        var headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
-        lock (_lock) _signals.Add(new SignalRequest(signal, headers, body));
-        Pulse();
-        context.Response.ContentType = "application/x-protobuf"; // an empty body is an empty Export*ServiceResponse
-    }
-
     /// <summary>Waits until a logs or metrics request satisfying <paramref name="predicate"/> has arrived.</summary>
     public Task WaitForSignalAsync(Func<SignalRequest, bool> predicate, TimeSpan timeout) =>
         WaitAsync(() => SignalRequests.Any(predicate), timeout, "the logs or metrics request");
@@ -349,47 +270,4 @@ public sealed class OtlpReceiver : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    /// <summary>The gRPC face: the collector's generated service base (from Nerdbox.Api's OTLP protos).</summary>
-    private sealed class TraceServiceEndpoint(OtlpReceiver receiver) : TraceService.TraceServiceBase
-    {
-        public override async Task<ExportTraceServiceResponse> Export(ExportTraceServiceRequest request, ServerCallContext context)
-        {
-            var headers = context.RequestHeaders.Where(h => !h.IsBinary).GroupBy(h => h.Key)
-                .ToDictionary(g => g.Key, g => g.Last().Value);
-            // gRPC's own headers (grpc-encoding) are not in RequestHeaders; the HTTP/2 request has them.
-            foreach (var (key, value) in context.GetHttpContext().Request.Headers)
-                headers.TryAdd(key.ToLowerInvariant(), value.ToString());
-            var (response, rejection) = await receiver.HandleAsync(request, headers, context.CancellationToken);
-            if (response is not null) return response;
-            rejection ??= Rejection.Default;
-            var trailers = new Metadata();
-            if (rejection.RetryAfter is { } after) trailers.Add("grpc-status-details-bin", RetryInfoStatus(rejection.GrpcStatus, after));
-            throw new RpcException(new Grpc.Core.Status(rejection.GrpcStatus, "test receiver is rejecting requests"), trailers);
-        }
-
-        /// <summary>A <c>google.rpc.Status</c> whose one detail is a <c>google.rpc.RetryInfo</c>, written field by field.</summary>
-        private static byte[] RetryInfoStatus(StatusCode code, TimeSpan delay)
-        {
-            var retryInfo = new MemoryStream();
-            using (var o = new CodedOutputStream(retryInfo, leaveOpen: true))
-            {
-                o.WriteTag(1, WireFormat.WireType.LengthDelimited);
-                o.WriteMessage(Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(delay));
-            }
-            var any = new Google.Protobuf.WellKnownTypes.Any
-            {
-                TypeUrl = "type.googleapis.com/google.rpc.RetryInfo",
-                Value = ByteString.CopyFrom(retryInfo.ToArray()),
-            };
-            var status = new MemoryStream();
-            using (var o = new CodedOutputStream(status, leaveOpen: true))
-            {
-                o.WriteTag(1, WireFormat.WireType.Varint);
-                o.WriteInt32((int)code);
-                o.WriteTag(3, WireFormat.WireType.LengthDelimited);
-                o.WriteMessage(any);
-            }
-            return status.ToArray();
-        }
-    }
 }

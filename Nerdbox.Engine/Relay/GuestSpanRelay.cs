@@ -24,7 +24,7 @@ public sealed class GuestSpanRelay : IAsyncDisposable
     private readonly RelayBounds _bounds;
     private readonly Resource _resource;
     private readonly SpanSanitizer _sanitizer;
-    private readonly TokenBucket _rate;
+    private readonly RelayPace _pace;
     private readonly DateTime _vmStartedUtc;
     private readonly CancellationTokenSource _stop = new();
     private readonly ClockEstimate _clock;
@@ -40,7 +40,7 @@ public sealed class GuestSpanRelay : IAsyncDisposable
         _bounds = bounds;
         _vmStartedUtc = vmStartedUtc;
         _sanitizer = new SpanSanitizer(bounds, Stats);
-        _rate = new TokenBucket(bounds.MaxSpansPerSecond);
+        _pace = new RelayPace(bounds.MaxSpansPerSecond);
         _resource = new Resource();
         _resource.Attributes.Add(Kv("service.name", ShimTracing.GuestServiceName));
         foreach (var (k, v) in resourceAttributes)
@@ -59,7 +59,7 @@ public sealed class GuestSpanRelay : IAsyncDisposable
             {
                 try
                 {
-                    while (await call.ResponseStream.MoveNext(_stop.Token)) Forward(call.ResponseStream.Current);
+                    while (await call.ResponseStream.MoveNext(_stop.Token)) await ForwardAsync(call.ResponseStream.Current, _stop.Token);
                 }
                 catch (RpcException) { /* the VM went away */ }
                 catch (OperationCanceledException) { }
@@ -91,29 +91,63 @@ public sealed class GuestSpanRelay : IAsyncDisposable
         return Interlocked.Read(ref _handled) >= expected;
     }
 
-    /// <summary>Handles one batch from the guest; public so the relay's bounds and throughput can be exercised directly.</summary>
-    public void Forward(SpanBatch batch)
+    /// <summary>
+    /// Handles one batch from the guest: paced to the rate bound, checked against the other bounds, and
+    /// handed to the sinks once they have room. While it waits the relay reads nothing more, so HTTP/2 flow
+    /// control holds the guest's stream and the guest's buffer absorbs the burst. The sinks bound their own
+    /// waits and never wait for a destination that is down. Public so the bounds can be exercised directly.
+    /// </summary>
+    public async Task ForwardAsync(SpanBatch batch, CancellationToken cancellationToken = default)
     {
-        long spans = 0;
+        var spans = 0;
+        foreach (var scope in batch.ScopeSpans) spans += scope.Spans.Count;
         try
         {
-            ForwardCore(batch, ref spans);
+            if (await UnlessStopping(_pace.TakeAsync(spans, cancellationToken))) Stats.AddRateWait();
+            if (Check(batch) is not { } accepted) return;
+            await UnlessStopping(_sink.WaitForRoomAsync(accepted.Spans, cancellationToken));
+            _sink.Submit(accepted.Batch);
         }
         finally
         {
+            // Handled once in the sinks (or counted dropped): what DrainAsync waits for.
             Interlocked.Add(ref _handled, spans);
         }
     }
 
-    private void ForwardCore(SpanBatch batch, ref long handled)
+    /// <summary>Waits; when the relay is stopping, goes on without: the sinks then take the batch or count it dropped.</summary>
+    private static async ValueTask<bool> UnlessStopping(ValueTask<bool> wait)
+    {
+        try
+        {
+            return await wait;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private static async ValueTask UnlessStopping(ValueTask wait)
+    {
+        try
+        {
+            await wait;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>The batch's spans that pass the bounds, corrected and wrapped in the host's resource; null when none do.</summary>
+    private (ResourceSpans Batch, int Spans)? Check(SpanBatch batch)
     {
         var scopes = new ResourceSpans { Resource = _resource };
-        long forwarded = 0;
+        var forwarded = 0;
         foreach (var scope in batch.ScopeSpans)
         {
             // Counted span by span, so that the per-VM limit lets exactly its number through.
             var received = Stats.AddReceived(scope.Spans.Count) - scope.Spans.Count;
-            handled += scope.Spans.Count;
             var outScope = new ScopeSpans
             {
                 Scope = new InstrumentationScope
@@ -125,7 +159,6 @@ public sealed class GuestSpanRelay : IAsyncDisposable
             foreach (var span in scope.Spans)
             {
                 if (++received > _bounds.MaxSpansPerVm) { Stats.AddDropped("over the per-VM limit"); continue; }
-                if (!_rate.TryTake()) { Stats.AddDropped("over the rate limit"); continue; }
                 if (_sanitizer.Check(span) is { } reason) { Stats.AddDropped(reason); continue; }
                 if (!Correct(span)) { Stats.AddDropped("timestamps out of range"); continue; }
                 outScope.Spans.Add(span);
@@ -137,9 +170,9 @@ public sealed class GuestSpanRelay : IAsyncDisposable
         {
             Stats.SetGuestDropped((long)s.SpansDropped);
         }
-        if (forwarded == 0) return;
+        if (forwarded == 0) return null;
         Stats.AddForwarded(forwarded);
-        _sink.Submit(scopes);
+        return (scopes, forwarded);
     }
 
     /// <summary>
@@ -188,25 +221,6 @@ public sealed class GuestSpanRelay : IAsyncDisposable
         _stop.Cancel();
         await _pump;
         _stop.Dispose();
-    }
-
-    /// <summary>Spans per second with a burst of one second's worth.</summary>
-    private sealed class TokenBucket
-    {
-        private readonly double _perSecond;
-        private double _tokens;
-        private long _last = System.Diagnostics.Stopwatch.GetTimestamp();
-
-        public TokenBucket(double perSecond) => _tokens = _perSecond = perSecond;
-
-        public bool TryTake()
-        {
-            var now = System.Diagnostics.Stopwatch.GetTimestamp();
-            _tokens = Math.Min(_perSecond, _tokens + (now - _last) * _perSecond / System.Diagnostics.Stopwatch.Frequency);
-            _last = now;
-            if (_tokens < 1) return false;
-            _tokens -= 1;
-            return true;
-        }
+        _pace.Dispose();
     }
 }

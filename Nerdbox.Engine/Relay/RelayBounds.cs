@@ -4,14 +4,18 @@ namespace Nerdbox.Engine.Relay;
 
 /// <summary>
 /// What the host accepts from a guest's span stream. The guest is untrusted: every count, size
-/// and timestamp it sends is bounded here, and whatever is dropped or cut is counted.
+/// and timestamp it sends is bounded here, and whatever is dropped or cut is counted. Its pace is
+/// bounded too, by holding it back rather than by dropping.
 /// </summary>
 public sealed record RelayBounds
 {
     /// <summary>Spans accepted from one VM over its life.</summary>
     public long MaxSpansPerVm { get; init; } = 2_000_000;
 
-    /// <summary>Sustained spans per second, with a burst of the same size.</summary>
+    /// <summary>
+    /// Sustained spans per second, with a burst of the same size. Spans beyond it are not dropped: the
+    /// relay reads the guest's stream no faster, and the guest's bounded buffer holds them.
+    /// </summary>
     public double MaxSpansPerSecond { get; init; } = 500_000;
 
     public int MaxNameLength { get; init; } = 256;

@@ -11,12 +11,15 @@ public sealed class RelayStats
     private static readonly Counter<long> TruncatedCounter = ShimTracing.Meter.CreateCounter<long>("nerdbox.relay.values_truncated", description: "names, attributes, events or links cut to the bounds");
     private static readonly Counter<long> GuestDroppedCounter = ShimTracing.Meter.CreateCounter<long>("nerdbox.guest.spans_dropped", description: "spans the guest's buffer dropped before the host read them");
 
-    private long _received, _forwarded, _truncated, _guestDropped;
+    private long _received, _forwarded, _truncated, _guestDropped, _rateWaits;
     private readonly Dictionary<string, long> _dropped = new();
 
     public long Received => Interlocked.Read(ref _received);
     public long Forwarded => Interlocked.Read(ref _forwarded);
     public long TruncatedValues => Interlocked.Read(ref _truncated);
+
+    /// <summary>Batches held back by the rate bound (the relay stopped reading the guest's stream until it allowed them).</summary>
+    public long RateWaits => Interlocked.Read(ref _rateWaits);
 
     /// <summary>The guest buffer's own drop count, as last reported in a batch.</summary>
     public long GuestDroppedSpans => Interlocked.Read(ref _guestDropped);
@@ -39,6 +42,8 @@ public sealed class RelayStats
         DroppedCounter.Add(n, new KeyValuePair<string, object?>("reason", reason));
     }
 
+    internal void AddRateWait() => Interlocked.Increment(ref _rateWaits);
+
     internal void AddTruncated(long n)
     {
         if (n == 0) return;
@@ -55,5 +60,6 @@ public sealed class RelayStats
     public override string ToString() =>
         $"received {Received}, forwarded {Forwarded}, dropped by host {DroppedByHost}" +
         (DroppedByHost > 0 ? $" ({string.Join(", ", DroppedByReason.Select(kv => $"{kv.Key}: {kv.Value}"))})" : "") +
-        $", dropped in guest {GuestDroppedSpans}, values truncated {TruncatedValues}";
+        $", dropped in guest {GuestDroppedSpans}, values truncated {TruncatedValues}" +
+        (RateWaits > 0 ? $", {RateWaits} batches held back by the rate bound" : "");
 }

@@ -20,6 +20,14 @@ public interface ISpanSink
     /// </summary>
     void Submit(ResourceSpans batch);
 
+    /// <summary>
+    /// For a caller that can hold back its own producer rather than lose spans (the guest span relay stops
+    /// reading the guest's stream): waits until a batch of <paramref name="spans"/> would be taken without
+    /// dropping. Bounded, and never waits for a destination that is down. A sink without a bounded queue
+    /// always has room.
+    /// </summary>
+    ValueTask WaitForRoomAsync(int spans, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
     /// <summary>Waits, at most <paramref name="timeout"/>, until what was submitted has been sent (or dropped).</summary>
     Task FlushAsync(TimeSpan timeout);
 
@@ -32,4 +40,10 @@ public sealed record SinkStats(long SpansSent, long SpansDropped, string? LastEr
 {
     /// <summary>Export requests tried again after a retryable failure.</summary>
     public long Retries { get; init; }
+
+    /// <summary>Times a caller waited for room in the queue (the sink was full and its destination up).</summary>
+    public long RoomWaits { get; init; }
+
+    /// <summary>Of those, waits that ran out (the destination was stalled), after which the batch was dropped if it did not fit.</summary>
+    public long RoomWaitsRanOut { get; init; }
 }

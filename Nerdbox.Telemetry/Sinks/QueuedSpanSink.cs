@@ -9,33 +9,31 @@ namespace Nerdbox.Telemetry.Sinks;
 
 /// <summary>
 /// The part every sink with slow or remote I/O shares: <see cref="Submit"/> only puts the batch on a
-/// bounded queue (or drops and counts it), and one background sender merges queued batches into
-/// export requests and sends them, each with a timeout. So a destination that is slow or down costs
-/// the caller — a booting VM — nothing. An outage is logged once when it starts and once when it ends.
+/// bounded <see cref="SpanQueue"/> (or drops and counts it), and one background sender merges queued
+/// batches into export requests and sends them, each with a timeout. So a destination that is slow or
+/// down costs the caller — a booting VM — nothing. A caller that can hold back its own producer (the
+/// guest span relay) may first <see cref="WaitForRoomAsync"/>: that waits only while the destination is
+/// up and taking spans, and at most <see cref="SinkOptions.MaxRoomWait"/> (<see cref="DestinationHealth"/>).
 /// </summary>
 public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
 {
-    private readonly object _lock = new();
-    private readonly Queue<(ResourceSpans Batch, int Spans)> _queue = new();
+    private readonly object _startLock = new();
+    private readonly SpanQueue _queue;
+    private readonly DestinationHealth _health;
     private readonly Channel<byte> _wake = Channel.CreateBounded<byte>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stop = new();
     private readonly SinkOptions _options;
     private readonly TimeSpan _exportTimeout;
+    private readonly TimeSpan _roomWait;
     private Task? _sender;
-    private int _queuedSpans;
-    private int _pendingBatches; // queued or being exported: what FlushAsync waits for
-    private TaskCompletionSource? _drained;
-    private bool _disposed;
+    private int _disposed;
 
     private long _sent;
     private long _dropped;
     private long _retries;
+    private long _roomWaits;
+    private long _roomWaitsRanOut;
     private volatile string? _lastError;
-
-    // Touched by the sender only.
-    private bool _down;
-    private long _droppedWhileDown;
-    private bool _rejecting;
 
     protected QueuedSpanSink(string name, string description, TimeSpan exportTimeout, SinkOptions? options, ILogger logger)
     {
@@ -44,6 +42,9 @@ public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
         Logger = logger;
         _options = options ?? SinkOptions.Default;
         _exportTimeout = _options.ExportTimeout ?? exportTimeout;
+        _roomWait = _options.MaxRoomWait ?? _exportTimeout;
+        _queue = new SpanQueue(_options);
+        _health = new DestinationHealth(description, logger);
     }
 
     public string Name { get; }
@@ -53,7 +54,12 @@ public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
 
     protected ILogger Logger { get; }
 
-    public SinkStats Stats => new(Interlocked.Read(ref _sent), Interlocked.Read(ref _dropped), _lastError) { Retries = Interlocked.Read(ref _retries) };
+    public SinkStats Stats => new(Interlocked.Read(ref _sent), Interlocked.Read(ref _dropped), _lastError)
+    {
+        Retries = Interlocked.Read(ref _retries),
+        RoomWaits = Interlocked.Read(ref _roomWaits),
+        RoomWaitsRanOut = Interlocked.Read(ref _roomWaitsRanOut),
+    };
 
     public void Submit(ResourceSpans batch)
     {
@@ -61,19 +67,15 @@ public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
         {
             var spans = CountSpans(batch);
             if (spans == 0) return;
-            lock (_lock)
+            if (!_queue.TryAdd(batch, spans))
             {
-                if (_disposed || _queue.Count >= _options.MaxQueuedBatches || _queuedSpans + spans > _options.MaxQueuedSpans)
-                {
-                    CountDropped(spans);
-                    return;
-                }
-                _queue.Enqueue((batch, spans));
-                _queuedSpans += spans;
-                _pendingBatches++;
-                // Started on first use, so that a sink whose constructor failed leaves no sender behind.
-                _sender ??= StartSender();
+                CountDropped(spans);
+                return;
             }
+            // Started on first use, so that a sink whose constructor failed leaves no sender behind.
+            if (_sender is null)
+                lock (_startLock)
+                    _sender ??= StartSender();
             _wake.Writer.TryWrite(0);
         }
         catch (Exception)
@@ -82,18 +84,45 @@ public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until a batch of <paramref name="spans"/> fits the queue, so that submitting it drops nothing.
+    /// Returns at once when it fits, when the destination is down (its last attempt failed) or stalled
+    /// (an earlier wait ran out and it has delivered nothing since), or when the batch could never fit.
+    /// Otherwise waits at most <see cref="SinkOptions.MaxRoomWait"/> (default: the export timeout); when that
+    /// runs out the destination counts as stalled, and what does not fit is dropped and counted on submit.
+    /// </summary>
+    public async ValueTask WaitForRoomAsync(int spans, CancellationToken cancellationToken)
+    {
+        if (_queue.HasRoom(spans) || !_health.WorthWaitingFor || !_queue.CouldFit(spans)) return;
+        Interlocked.Increment(ref _roomWaits);
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var changed = _queue.RoomChanged; // taken before looking, so that no change is missed
+            if (_queue.HasRoom(spans) || !_health.WorthWaitingFor || !_queue.CouldFit(spans)) return;
+            var left = _roomWait - clock.Elapsed;
+            if (left <= TimeSpan.Zero)
+            {
+                Interlocked.Increment(ref _roomWaitsRanOut);
+                _health.RoomWaitRanOut(_roomWait);
+                return;
+            }
+            try
+            {
+                await changed.WaitAsync(left, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Looked at again above: the bound has run out.
+            }
+        }
+    }
+
     public async Task FlushAsync(TimeSpan timeout)
     {
-        Task drained;
-        lock (_lock)
-        {
-            if (_pendingBatches == 0) return;
-            _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            drained = _drained.Task;
-        }
         try
         {
-            await drained.WaitAsync(timeout).ConfigureAwait(false);
+            await _queue.WhenDrained().WaitAsync(timeout).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -133,10 +162,10 @@ public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
             while (await _wake.Reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
             {
                 _wake.Reader.TryRead(out _);
-                while (TakeRequest() is { } work)
+                while (_queue.TakeRequest() is { } work)
                 {
                     await ExportAsync(work.Request, work.Spans).ConfigureAwait(false);
-                    Done(work.Batches);
+                    _queue.Done(work.Batches);
                 }
             }
         }
@@ -149,39 +178,6 @@ public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
             _lastError = $"sender stopped: {e.Message}";
             Logger.LogError(e, "OTLP sink {Destination} stopped sending", Description);
         }
-    }
-
-    private (ExportTraceServiceRequest Request, int Spans, int Batches)? TakeRequest()
-    {
-        lock (_lock)
-        {
-            if (_queue.Count == 0) return null;
-            var request = new ExportTraceServiceRequest();
-            var spans = 0;
-            while (_queue.TryPeek(out var next) && (spans == 0 || spans + next.Spans <= _options.MaxSpansPerExport))
-            {
-                _queue.Dequeue();
-                request.ResourceSpans.Add(next.Batch);
-                spans += next.Spans;
-            }
-            _queuedSpans -= spans;
-            return (request, spans, request.ResourceSpans.Count);
-        }
-    }
-
-    private void Done(int batches)
-    {
-        TaskCompletionSource? drained = null;
-        lock (_lock)
-        {
-            _pendingBatches -= batches;
-            if (_pendingBatches == 0)
-            {
-                drained = _drained;
-                _drained = null;
-            }
-        }
-        drained?.TrySetResult();
     }
 
     private async Task ExportAsync(ExportTraceServiceRequest request, int spans)
@@ -199,6 +195,9 @@ public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
             }
             catch (Exception e)
             {
+                // Down until an attempt succeeds: whoever waits for room stops waiting now, not after the retries.
+                _health.AttemptFailed();
+                _queue.Nudge();
                 if (!timeout.IsCancellationRequested && attempt < _options.Retry.MaxAttempts && Retryable(e) is { Retry: true } verdict)
                 {
                     var pause = verdict.After ?? _options.Retry.Backoff(attempt);
@@ -232,21 +231,8 @@ public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
         var rejected = (int)Math.Clamp(result.RejectedSpans, 0, spans);
         CountSent(spans - rejected);
         CountDropped(rejected);
-        if (_down)
-        {
-            _down = false;
-            Logger.LogInformation("OTLP destination {Destination} reachable again; {Dropped} spans were dropped while it was not",
-                Description, _droppedWhileDown);
-            _droppedWhileDown = 0;
-        }
-        if (rejected > 0)
-        {
-            _lastError = $"rejected {rejected} spans: {result.Message}";
-            if (!_rejecting)
-                Logger.LogWarning("OTLP destination {Destination} rejected {Rejected} of {Spans} spans: {Message}; rejected spans are counted as dropped",
-                    Description, rejected, spans, result.Message);
-        }
-        _rejecting = rejected > 0;
+        if (rejected > 0) _lastError = $"rejected {rejected} spans: {result.Message}";
+        _health.Delivered(spans, rejected, result.Message);
     }
 
     private void Failed(Exception e, int spans, int attempts, bool timedOut)
@@ -256,13 +242,7 @@ public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
         var reason = timedOut ? $"no answer within {_exportTimeout.TotalSeconds:0.###} s" : Describe(e);
         if (attempts > 1) reason += $" (after {attempts} attempts)";
         _lastError = reason;
-        _droppedWhileDown += spans;
-        if (!_down)
-        {
-            _down = true;
-            Logger.LogWarning("OTLP destination {Destination} unreachable: {Reason}; spans will be counted as dropped until it recovers",
-                Description, reason);
-        }
+        _health.Failed(reason, spans);
     }
 
     private void CountRetry()
@@ -293,33 +273,21 @@ public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
     /// <summary>Stops the sender. Spans still queued are counted as dropped: call FlushAsync first to send them.</summary>
     public async ValueTask DisposeAsync()
     {
-        lock (_lock)
-        {
-            if (_disposed) return;
-            _disposed = true;
-            CountDropped(_queuedSpans);
-            _pendingBatches -= _queue.Count;
-            _queue.Clear();
-            _queuedSpans = 0;
-        }
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        CountDropped(_queue.Close());
         _stop.Cancel();
         _wake.Writer.TryComplete();
         try
         {
-            if (_sender is not null) await _sender.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            Task? sender;
+            lock (_startLock) sender = _sender;
+            if (sender is not null) await sender.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         }
         catch (Exception)
         {
             // A sender that does not stop in time is abandoned; it holds no caller.
         }
-        TaskCompletionSource? drained;
-        lock (_lock)
-        {
-            _pendingBatches = 0;
-            drained = _drained;
-            _drained = null;
-        }
-        drained?.TrySetResult();
+        _queue.Abandon();
         await DisposeTransportAsync().ConfigureAwait(false);
         _stop.Dispose();
         GC.SuppressFinalize(this);

@@ -17,6 +17,13 @@ public sealed record SinkOptions
     /// <summary>How long one export may take before it counts as failed. Null: the destination's own timeout.</summary>
     public TimeSpan? ExportTimeout { get; init; }
 
+    /// <summary>
+    /// How long a caller that can hold back its producer (the guest span relay) waits for room in the queue
+    /// before its batch is dropped and counted. Null: the export timeout, the time in which an export either
+    /// frees room or fails (and a destination that fails is not waited for).
+    /// </summary>
+    public TimeSpan? MaxRoomWait { get; init; }
+
     /// <summary>How failed exports are retried (within <see cref="ExportTimeout"/>).</summary>
     public RetryPolicy Retry { get; init; } = RetryPolicy.Default;
 

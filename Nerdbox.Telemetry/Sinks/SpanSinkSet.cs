@@ -28,7 +28,12 @@ public sealed class SpanSinkSet : ISpanSink, IAsyncDisposable, IDisposable
         {
             var each = StatsBySink;
             return new SinkStats(each.Sum(s => s.Stats.SpansSent), each.Sum(s => s.Stats.SpansDropped),
-                each.Select(s => s.Stats.LastError is { } e ? $"{s.Name}: {e}" : null).FirstOrDefault(e => e is not null));
+                each.Select(s => s.Stats.LastError is { } e ? $"{s.Name}: {e}" : null).FirstOrDefault(e => e is not null))
+            {
+                Retries = each.Sum(s => s.Stats.Retries),
+                RoomWaits = each.Sum(s => s.Stats.RoomWaits),
+                RoomWaitsRanOut = each.Sum(s => s.Stats.RoomWaitsRanOut),
+            };
         }
     }
 
@@ -47,6 +52,34 @@ public sealed class SpanSinkSet : ISpanSink, IAsyncDisposable, IDisposable
             {
                 // The contract says sinks never throw; one that does still must not stop the rest.
             }
+        }
+    }
+
+    /// <summary>
+    /// Waits for room in every sink at once, each as it bounds its own wait (a sink that is down is not
+    /// waited for), so the wait is the longest of them, never their sum; one sink's failure to wait
+    /// does not stop the others. With a dashboard and Jaeger both up, neither loses spans to the other's pace.
+    /// </summary>
+    public async ValueTask WaitForRoomAsync(int spans, CancellationToken cancellationToken)
+    {
+        List<Task>? pending = null;
+        foreach (var sink in _sinks)
+        {
+            var wait = WaitForRoom(sink, spans, cancellationToken);
+            if (!wait.IsCompletedSuccessfully) (pending ??= []).Add(wait.AsTask());
+        }
+        if (pending is not null) await Task.WhenAll(pending).ConfigureAwait(false);
+    }
+
+    private static async ValueTask WaitForRoom(ISpanSink sink, int spans, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await sink.WaitForRoomAsync(spans, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Waiting is an optimisation: a sink that fails at it just gets the batch now.
         }
     }
 

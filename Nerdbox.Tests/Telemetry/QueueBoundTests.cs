@@ -68,4 +68,43 @@ public class QueueBoundTests
         Assert.Equal(0, sink.Stats.SpansSent);
         Assert.Equal(1 + 4 + 2, sink.Stats.SpansDropped);
     }
+
+    [Fact]
+    public async Task Waiting_for_room_in_a_full_queue_ends_when_the_stalled_export_is_released_and_then_nothing_is_dropped()
+    {
+        var (receiver, sink) = await StalledAsync(new SinkOptions { MaxQueuedSpans = 100, MaxRoomWait = TimeSpan.FromMinutes(10) });
+        await using var _ = receiver;
+        await using var __ = sink;
+        for (var i = 0; i < 10; i++) sink.Submit(TestBatches.Make(10)); // full
+
+        // There is room for a batch that fits beside what is queued; none for one more of ten.
+        Assert.True(sink.WaitForRoomAsync(0, CancellationToken.None).IsCompletedSuccessfully);
+        var wait = sink.WaitForRoomAsync(10, CancellationToken.None).AsTask();
+        Assert.False(wait.IsCompleted); // the destination is up (it holds the request) and the bound is ten minutes
+        receiver.Mode = ReceiverMode.Accept;
+        await wait.WaitAsync(Wait);
+        sink.Submit(TestBatches.Make(10));
+        await sink.FlushAsync(Wait);
+        Assert.Equal(new SinkStats(111, 0, null) { RoomWaits = 1 }, sink.Stats);
+    }
+
+    [Fact]
+    public async Task A_batch_larger_than_the_whole_queue_and_a_disposed_sink_are_not_waited_for_and_a_wait_can_be_cancelled()
+    {
+        var (receiver, sink) = await StalledAsync(new SinkOptions { MaxQueuedSpans = 100, MaxRoomWait = TimeSpan.FromMinutes(10) });
+        await using var _ = receiver;
+        for (var i = 0; i < 10; i++) sink.Submit(TestBatches.Make(10));
+
+        Assert.True(sink.WaitForRoomAsync(101, CancellationToken.None).IsCompletedSuccessfully);
+        using var cancel = new CancellationTokenSource();
+        var cancelled = sink.WaitForRoomAsync(10, cancel.Token).AsTask();
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
+
+        var waiting = sink.WaitForRoomAsync(10, CancellationToken.None).AsTask();
+        await sink.DisposeAsync();
+        await waiting.WaitAsync(Wait); // a closed queue ends every wait
+        Assert.True(sink.WaitForRoomAsync(10, CancellationToken.None).IsCompletedSuccessfully);
+        Assert.Equal(0, sink.Stats.RoomWaitsRanOut);
+    }
 }

@@ -56,12 +56,12 @@ public sealed class RelaySpanLimitsTests : IDisposable
         return span;
     }
 
-    private Span ForwardOne(RelayBounds bounds, out GuestSpanRelay relay)
+    private async Task<(Span Span, GuestSpanRelay Relay)> ForwardOne(RelayBounds bounds)
     {
-        relay = Relay(bounds);
+        var relay = Relay(bounds);
         var batch = new SpanBatch { ScopeSpans = { new ScopeSpans { Scope = new InstrumentationScope { Name = "Nerdbox.GuestAgent" }, Spans = { LargeSpan() } } } };
-        relay.Forward(batch);
-        return Assert.Single(_sink.Snapshot().SelectMany(rs => rs.ScopeSpans).SelectMany(ss => ss.Spans));
+        await relay.ForwardAsync(batch);
+        return (Assert.Single(_sink.Snapshot().SelectMany(rs => rs.ScopeSpans).SelectMany(ss => ss.Spans)), relay);
     }
 
     [Fact]
@@ -72,7 +72,7 @@ public sealed class RelaySpanLimitsTests : IDisposable
             ("OTEL_SPAN_EVENT_COUNT_LIMIT", "3"), ("OTEL_SPAN_LINK_COUNT_LIMIT", "2"),
             ("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "4"), ("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", "1"));
 
-        var got = ForwardOne(RelayBounds.Default.Within(limits), out var relay);
+        var (got, relay) = await ForwardOne(RelayBounds.Default.Within(limits));
         await using var _ = relay;
 
         // The guest's own five attributes, cut to ten characters; the host's two clock attributes come on top.
@@ -100,7 +100,7 @@ public sealed class RelaySpanLimitsTests : IDisposable
         var bounds = RelayBounds.Default.Within(limits);
         Assert.Equal(RelayBounds.Default, bounds);
 
-        var got = ForwardOne(bounds, out var relay);
+        var (got, relay) = await ForwardOne(bounds);
         await using var _ = relay;
         Assert.Equal(RelayBounds.Default.MaxAttributesPerSpan + 2, got.Attributes.Count);
         Assert.Equal(RelayBounds.Default.MaxEventsPerSpan, got.Events.Count);
