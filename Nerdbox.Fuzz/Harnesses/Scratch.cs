@@ -5,7 +5,8 @@ internal static class Scratch
 {
     private static readonly Lazy<string> Root = new(() =>
     {
-        var root = Path.Combine(Path.GetTempPath(), $"nerdbox-fuzz-{Environment.ProcessId}");
+        // In memory where the machine has it: the file targets write every input.
+        var root = Path.Combine(System.IO.Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"nerdbox-fuzz-{Environment.ProcessId}");
         System.IO.Directory.CreateDirectory(root);
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
