@@ -5,6 +5,7 @@
 #   FUZZ_BUILD  a built Nerdbox.Fuzz output folder (default: build it, Release, into Nerdbox.Fuzz/bin/Release/net10.0)
 #   FUZZ_WORK   where the instrumented copy lives, reused while the build is unchanged (default: /tmp/nerdbox-fuzz)
 #   FUZZ_OUT    afl-fuzz's output folder; findings in $FUZZ_OUT/TARGET/default/crashes and hangs (default: $FUZZ_WORK/findings)
+#   (the script sets NERDBOX_FUZZ_SCRATCH for the harnesses' scratch files and removes it at the end)
 # Prints afl-fuzz's status lines; its counters end up in $FUZZ_OUT/TARGET/default/fuzzer_stats.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -54,4 +55,9 @@ limit=()
 [ -n "$seconds" ] && limit=(-V "$seconds")
 mkdir -p "$out"
 rm -rf "${out:?}/$target"
-exec afl-fuzz -i "$here/corpus/$target" -o "$out/$target" -t 10000 -m none "${limit[@]}" -- dotnet "$instrumented/Nerdbox.Fuzz.dll" "$target"
+# The file targets write each input to a scratch folder, in memory where there is /dev/shm; afl-fuzz ends
+# the target with SIGKILL, so the folder is removed here.
+scratch="$(mktemp -d /dev/shm/nerdbox-fuzz-XXXXXX 2>/dev/null || mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+export NERDBOX_FUZZ_SCRATCH="$scratch"
+afl-fuzz -i "$here/corpus/$target" -o "$out/$target" -t 10000 -m none "${limit[@]}" -- dotnet "$instrumented/Nerdbox.Fuzz.dll" "$target"

@@ -1,12 +1,13 @@
 namespace Nerdbox.Fuzz.Harnesses;
 
-/// <summary>Files the harnesses that read from disk write their input to: one folder per process, removed at exit.</summary>
+/// <summary>Files the harnesses that read from disk write their input to: one folder per process, removed at a normal exit.</summary>
 internal static class Scratch
 {
     private static readonly Lazy<string> Root = new(() =>
     {
-        // In memory where the machine has it: the file targets write every input.
-        var root = Path.Combine(System.IO.Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"nerdbox-fuzz-{Environment.ProcessId}");
+        // fuzz.sh names a folder (in memory, and removed after afl-fuzz, which ends the process with SIGKILL).
+        var parent = Environment.GetEnvironmentVariable("NERDBOX_FUZZ_SCRATCH") is { Length: > 0 } given ? given : Path.GetTempPath();
+        var root = Path.Combine(parent, $"nerdbox-fuzz-{Environment.ProcessId}");
         System.IO.Directory.CreateDirectory(root);
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {

@@ -10,14 +10,21 @@ namespace Nerdbox.Tests.Fuzzing;
 /// may be found; the executions reached go to the test output. The canary's planted bug must be found,
 /// which shows that a crash would be.
 /// </summary>
-public sealed class BoundedFuzzPass(ITestOutputHelper output)
+public sealed class BoundedFuzzPass(ITestOutputHelper output, BoundedFuzzPass.Workspace workspace) : IClassFixture<BoundedFuzzPass.Workspace>
 {
+    /// <summary>One folder for the pass: the instrumented copy (made once, reused for every harness) and the findings.</summary>
+    public sealed class Workspace : IDisposable
+    {
+        public string Path { get; } = Directory.CreateDirectory(System.IO.Path.Combine(System.IO.Path.GetTempPath(), "nerdbox-fuzz-pass-" + Guid.NewGuid().ToString("N"))).FullName;
+
+        public void Dispose()
+        {
+            try { Directory.Delete(Path, recursive: true); } catch (IOException) { }
+        }
+    }
+
     /// <summary>Seconds of fuzzing per harness: eight harnesses and the canary stay within about two and a half minutes.</summary>
     private const int Seconds = 12;
-
-    /// <summary>One instrumented copy for the whole pass; fuzz.sh reuses it for every harness.</summary>
-    private static readonly Lazy<string> Work = new(() =>
-        Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "nerdbox-fuzz-pass-" + Environment.ProcessId)).FullName);
 
     public static TheoryData<string> Targets() => new(FuzzHarnesses.All.Select(h => h.Name));
 
@@ -29,7 +36,7 @@ public sealed class BoundedFuzzPass(ITestOutputHelper output)
 
         var findings = Findings(target);
         Assert.True(findings.Count == 0, $"{target}: afl-fuzz found {findings.Count} input(s) that break the harness's contract:\n"
-            + string.Join("\n", findings.Select(f => $"{f}\n  {Replay(target, f)}")));
+            + string.Join("\n", findings.Select(f => $"{Keep(target, f)}\n  {Replay(target, f)}")));
         Assert.True(stats["execs_done"] > 0, $"{target}: afl-fuzz ran no input");
     }
 
@@ -47,14 +54,14 @@ public sealed class BoundedFuzzPass(ITestOutputHelper output)
     private async Task<Dictionary<string, long>> FuzzAsync(string target)
     {
         Assert.True(OnPath("afl-fuzz"), "afl-fuzz is not installed (AFL++, Debian package afl++): setup.sh installs it");
-        var log = Path.Combine(Work.Value, target + ".log");
+        var log = Path.Combine(workspace.Path, target + ".log");
         var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(Path.Combine(FuzzProject.Directory, "fuzz.sh"));
         psi.ArgumentList.Add(target);
         psi.ArgumentList.Add(Seconds.ToString(CultureInfo.InvariantCulture));
         psi.Environment["FUZZ_BUILD"] = FuzzProject.BuildDirectory;
-        psi.Environment["FUZZ_WORK"] = Work.Value;
-        psi.Environment["FUZZ_OUT"] = Path.Combine(Work.Value, "findings");
+        psi.Environment["FUZZ_WORK"] = workspace.Path;
+        psi.Environment["FUZZ_OUT"] = Path.Combine(workspace.Path, "findings");
 
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -78,18 +85,18 @@ public sealed class BoundedFuzzPass(ITestOutputHelper output)
         return stats;
     }
 
-    private static string Findings(string target, string kind) => Path.Combine(Work.Value, "findings", target, "default", kind);
+    private string Findings(string target, string kind) => Path.Combine(workspace.Path, "findings", target, "default", kind);
 
     /// <summary>Inputs afl-fuzz saved as crashes or hangs.</summary>
-    private static List<string> Findings(string target) =>
+    private List<string> Findings(string target) =>
         new[] { "crashes", "hangs" }.Select(k => Findings(target, k)).Where(Directory.Exists)
             .SelectMany(Directory.EnumerateFiles).Where(f => Path.GetFileName(f).StartsWith("id:", StringComparison.Ordinal)).ToList();
 
     /// <summary>fuzzer_stats, the counters afl-fuzz writes: "name : value" a line.</summary>
-    private static Dictionary<string, long> Stats(string target)
+    private Dictionary<string, long> Stats(string target)
     {
         var stats = new Dictionary<string, long>();
-        foreach (var line in File.ReadAllLines(Path.Combine(Work.Value, "findings", target, "default", "fuzzer_stats")))
+        foreach (var line in File.ReadAllLines(Path.Combine(workspace.Path, "findings", target, "default", "fuzzer_stats")))
         {
             var parts = line.Split(':', 2, StringSplitOptions.TrimEntries);
             if (parts.Length == 2 && double.TryParse(parts[1].TrimEnd('%'), NumberStyles.Float, CultureInfo.InvariantCulture, out var v))
@@ -110,6 +117,15 @@ public sealed class BoundedFuzzPass(ITestOutputHelper output)
         {
             return e.InnerException!.ToString().Split('\n').Take(6).Aggregate((a, b) => a + "\n  " + b);
         }
+    }
+
+    /// <summary>A copy of a finding outside the pass's folder, which is removed at the end, to add to the regressions once fixed.</summary>
+    private static string Keep(string target, string file)
+    {
+        var dir = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "nerdbox-fuzz-findings", target)).FullName;
+        var kept = Path.Combine(dir, Path.GetFileName(Path.GetDirectoryName(file)) + "-" + Path.GetFileName(file).Replace(':', '_'));
+        File.Copy(file, kept, overwrite: true);
+        return kept;
     }
 
     private static bool OnPath(string program) =>
