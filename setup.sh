@@ -45,8 +45,8 @@ if [ "${#problems[@]}" -gt 0 ]; then
 fi
 
 # QEMU, busybox, crun and the EROFS and decompression tools for the guest image; Chromium for the
-# dashboard's browser test.
-packages=(qemu-system-x86 busybox-static crun lz4 erofs-utils xz-utils chromium)
+# dashboard's browser test; AFL++ for the fuzz pass (docs/fuzzing.md).
+packages=(qemu-system-x86 busybox-static crun lz4 erofs-utils xz-utils chromium afl++)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -64,6 +64,8 @@ fi
 
 echo "setup: building"
 dotnet build Nerdbox.sln -nologo -v q
+# The fuzz pass instruments with SharpFuzz's command-line tool, pinned in .config/dotnet-tools.json.
+dotnet tool restore >/dev/null
 if [ ! -f samples/hello/config.json ] || [ ! -d samples/hello/rootfs ]; then
   dotnet run --project Nerdbox.Shim --no-build -- sample samples/hello
 fi

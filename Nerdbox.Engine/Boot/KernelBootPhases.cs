@@ -121,7 +121,9 @@ public static class KernelBootPhases
                 var fn = Function(m["initcall ".Length..]);
                 var after = m.LastIndexOf(" after ", StringComparison.Ordinal);
                 if (fn is null || after < 0 || !started.Remove(fn, out var start)) continue;
-                if (!long.TryParse(m.AsSpan(after + 7, m.Length - after - 7 - " usecs".Length), NumberStyles.None, CultureInfo.InvariantCulture, out var usecs)) continue;
+                // " after usecs" has no digits: the two words share their space, and the count would be negative.
+                var digits = m.Length - after - " after ".Length - " usecs".Length;
+                if (digits <= 0 || !long.TryParse(m.AsSpan(after + 7, digits), NumberStyles.None, CultureInfo.InvariantCulture, out var usecs)) continue;
                 calls.Add(new Initcall(fn, start, Math.Min(usecs, 3_600_000_000L) * 1000));
             }
         }

@@ -30,6 +30,9 @@ public sealed class OciBundle
     /// <summary>config.json and any other regular files at the bundle's top level.</summary>
     public IReadOnlyDictionary<string, byte[]> Files { get; }
 
+    /// <summary>A key given twice is an error, not a silent choice of one of the values.</summary>
+    private static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false };
+
     public static OciBundle Load(string path)
     {
         if (!Directory.Exists(path)) throw new BundleException($"bundle '{path}' is not a directory");
@@ -37,10 +40,12 @@ public sealed class OciBundle
         var configPath = System.IO.Path.Combine(full, "config.json");
         if (!File.Exists(configPath)) throw new BundleException($"bundle '{path}': config.json is missing");
         var config = File.ReadAllBytes(configPath);
+        // JSON text is UTF-8; System.Text.Json checks strings only when they are read, and then not with a JsonException.
+        if (!System.Text.Unicode.Utf8.IsValid(config)) throw new BundleException($"bundle '{path}': config.json is not UTF-8 text");
         JsonObject root;
         try
         {
-            root = JsonNode.Parse(config) as JsonObject ?? throw new BundleException($"bundle '{path}': config.json is not a JSON object");
+            root = JsonNode.Parse(config, documentOptions: Strict) as JsonObject ?? throw new BundleException($"bundle '{path}': config.json is not a JSON object");
         }
         catch (JsonException e)
         {
@@ -52,8 +57,9 @@ public sealed class OciBundle
             throw new BundleException($"bundle '{path}': config.json process.args must be a non-empty list of strings");
         if (process["terminal"] is JsonValue t && t.GetValueKind() == JsonValueKind.True)
             throw new BundleException($"bundle '{path}': config.json asks for a terminal, which is not supported");
-        var rootPath = (root["root"] as JsonObject)?["path"]?.GetValue<string>()
-            ?? throw new BundleException($"bundle '{path}': config.json has no root.path");
+        if ((root["root"] as JsonObject)?["path"] is not JsonValue rootValue || !rootValue.TryGetValue<string>(out var rootPath))
+            throw new BundleException($"bundle '{path}': config.json has no root.path (a string)");
+        if (rootPath.Contains('\0')) throw new BundleException($"bundle '{path}': config.json root.path holds a NUL character");
         var rootfs = System.IO.Path.GetFullPath(System.IO.Path.Combine(full, rootPath));
         if (!Directory.Exists(rootfs)) throw new BundleException($"bundle '{path}': rootfs '{rootPath}' does not exist");
         if (!Directory.EnumerateFileSystemEntries(rootfs).Any()) throw new BundleException($"bundle '{path}': rootfs '{rootPath}' is empty");

@@ -34,10 +34,18 @@ internal sealed class SpanSanitizer(RelayBounds bounds, RelayStats stats)
             e.DroppedAttributesCount += d;
         }
         var droppedLinks = Shorten(span.Links, bounds.MaxLinksPerSpan);
+        for (var i = span.Links.Count - 1; i >= 0; i--)
+        {
+            // A link's ids are as untrusted as the span's own: ids of the wrong size point nowhere (and could be any size).
+            if (span.Links[i].TraceId.Length == 16 && span.Links[i].SpanId.Length == 8) continue;
+            span.Links.RemoveAt(i);
+            droppedLinks++;
+        }
         span.DroppedLinksCount += (uint)droppedLinks;
         cut += droppedLinks;
         foreach (var l in span.Links)
         {
+            if (l.TraceState.Length > 512) { l.TraceState = ""; cut++; }
             cut += TrimAttributes(l.Attributes, bounds.MaxAttributesPerLink, out var d);
             l.DroppedAttributesCount += d;
         }

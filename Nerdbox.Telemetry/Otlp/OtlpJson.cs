@@ -36,7 +36,7 @@ public static class OtlpJson
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(line);
+            node = JsonNode.Parse(line, documentOptions: Strict);
         }
         catch (JsonException e)
         {
@@ -47,8 +47,22 @@ public static class OtlpJson
     }
 
     /// <summary>Reads the value of a <c>resourceSpans</c> array (a JSON array of ResourceSpans).</summary>
-    public static IReadOnlyList<ResourceSpans> ReadResourceSpans(JsonElement array) =>
-        ReadResourceSpans(JsonNode.Parse(array.GetRawText()) ?? new JsonArray());
+    public static IReadOnlyList<ResourceSpans> ReadResourceSpans(JsonElement array)
+    {
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(array.GetRawText(), documentOptions: Strict);
+        }
+        catch (JsonException e)
+        {
+            throw new OtlpJsonException($"not valid OTLP/JSON: {e.Message}", e);
+        }
+        return ReadResourceSpans(node ?? new JsonArray());
+    }
+
+    /// <summary>A key given twice (two span ids, say) is an error, not a silent choice of one of the values.</summary>
+    private static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false };
 
     private static IReadOnlyList<ResourceSpans> ReadResourceSpans(JsonNode array)
     {

@@ -7,6 +7,12 @@ namespace Nerdbox.TraceViewer.Model;
 internal static class TraceBuilder
 {
     /// <summary>
+    /// How deep spans may nest; a span that would nest deeper is shown as a root. Every walk of the tree
+    /// (ordering, rendering, the critical path) recurses by depth, and a trace is input like any other.
+    /// </summary>
+    public const int MaxDepth = 256;
+
+    /// <summary>
     /// Picks one trace from <paramref name="spans"/> (which may hold several) and builds it.
     /// With <paramref name="traceId"/> null the newest trace is taken, among those touching
     /// <paramref name="service"/> when one is given. <paramref name="origin"/> names the input in messages.
@@ -77,20 +83,30 @@ internal static class TraceBuilder
         }
 
         var roots = new List<SpanNode>();
+        var tooDeep = new List<SpanNode>();
         foreach (var node in nodes)
         {
             if (node.ParentId is not { } pid || !byId.TryGetValue(pid, out var parent))
                 roots.Add(node);
-            else if (CycleThrough(node, parent) is { } cycle)
+            else if (CycleThrough(node, parent, out var deep) is { } cycle)
             {
                 // Adopting would close a loop that no walk of the tree could leave; the span closing it becomes a root.
                 node.ClosesParentCycle = true;
                 roots.Add(node);
                 warnings.Add($"spans {string.Join(" → ", cycle.Select(Named))} form a parent cycle (each a child of the next); {Named(node)} is shown as a root");
             }
+            else if (deep)
+            {
+                node.NestedTooDeep = true;
+                roots.Add(node);
+                tooDeep.Add(node);
+            }
             else
                 parent.Adopt(node);
         }
+        CutTooDeep(roots, tooDeep);
+        if (tooDeep.Count > 0)
+            warnings.Add($"{tooDeep.Count} span(s) would nest deeper than {MaxDepth} levels and are shown as roots: {Describe(tooDeep.Select(Named))}");
         warnings.AddRange(HashedIds(traceId, nodes));
         foreach (var root in roots.Where(r => r.IsOrphan))
             warnings.Add($"span {root.SpanId} ({root.Name}) has parent {root.ParentId}, which is not in the trace; shown as a root");
@@ -124,15 +140,45 @@ internal static class TraceBuilder
     /// adopting would close (child to parent, the first span repeated at the end), or null when there is none.
     /// A span that is its own parent is the loop a → a.
     /// </summary>
-    private static List<SpanNode>? CycleThrough(SpanNode child, SpanNode parent)
+    /// <remarks>
+    /// The walk stops past <see cref="MaxDepth"/> ancestors (<paramref name="tooDeep"/>), so that linking stays linear:
+    /// such a child could not keep its parent anyway, and a longer loop is broken by not adopting it.
+    /// </remarks>
+    private static List<SpanNode>? CycleThrough(SpanNode child, SpanNode parent, out bool tooDeep)
     {
         var loop = new List<SpanNode> { child };
+        tooDeep = false;
         for (var p = parent; p is not null; p = p.Parent)
         {
             loop.Add(p);
             if (ReferenceEquals(p, child)) return loop;
+            if (loop.Count > MaxDepth) { tooDeep = true; return null; }
         }
         return null;
+    }
+
+    // Linking in input order can still build chains deeper than MaxDepth (a child adopted before its parent was);
+    // walking down from the roots without recursion, each span that would be too deep becomes a root.
+    private static void CutTooDeep(List<SpanNode> roots, List<SpanNode> tooDeep)
+    {
+        var stack = new Stack<(SpanNode Node, int Depth)>(roots.Select(r => (r, 0)));
+        while (stack.Count > 0)
+        {
+            var (node, depth) = stack.Pop();
+            foreach (var child in node.Children.ToList())
+            {
+                if (depth + 1 < MaxDepth)
+                {
+                    stack.Push((child, depth + 1));
+                    continue;
+                }
+                node.Release(child);
+                child.NestedTooDeep = true;
+                roots.Add(child);
+                tooDeep.Add(child);
+                stack.Push((child, 0));
+            }
+        }
     }
 
     private static string Named(SpanNode span) => $"'{span.Name}' ({span.SpanId})";

@@ -85,10 +85,13 @@ public sealed class SpanNode
     public int Depth { get; private set; }
 
     /// <summary>A root because its parent is missing from the trace (not a true root).</summary>
-    public bool IsOrphan => Parent is null && ParentId is not null && !ClosesParentCycle;
+    public bool IsOrphan => Parent is null && ParentId is not null && !ClosesParentCycle && !NestedTooDeep;
 
     /// <summary>A root because linking it to its parent would have closed a parent cycle (a → b → a, or a → a).</summary>
     public bool ClosesParentCycle { get; internal set; }
+
+    /// <summary>A root because under its parent it would have nested deeper than <see cref="TraceBuilder.MaxDepth"/>.</summary>
+    public bool NestedTooDeep { get; internal set; }
 
     public DateTime StartUtc => DateTime.UnixEpoch.AddTicks(StartUnixNano / 100);
     public DateTime EndUtc => DateTime.UnixEpoch.AddTicks(EndUnixNano / 100);
@@ -98,6 +101,12 @@ public sealed class SpanNode
     {
         child.Parent = this;
         _children.Add(child);
+    }
+
+    internal void Release(SpanNode child)
+    {
+        _children.Remove(child);
+        child.Parent = null;
     }
 
     internal void Arrange(int depth)

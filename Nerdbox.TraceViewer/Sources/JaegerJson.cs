@@ -38,9 +38,10 @@ internal static class JaegerJson
 
     private static void ReadTrace(JsonElement trace, string origin, List<SpanRecord> into)
     {
-        var processes = trace.Prop("processes") is { ValueKind: JsonValueKind.Object } p
-            ? p.EnumerateObject().ToDictionary(x => x.Name, x => Process(x.Value))
-            : new Dictionary<string, Dictionary<string, string>>();
+        // A process id given twice keeps its last value, as JSON readers generally do.
+        var processes = new Dictionary<string, Dictionary<string, string>>();
+        if (trace.Prop("processes") is { ValueKind: JsonValueKind.Object } p)
+            foreach (var x in p.EnumerateObject()) processes[x.Name] = Process(x.Value);
         foreach (var span in trace.Array("spans"))
             into.Add(ReadSpan(span, processes, origin));
     }
