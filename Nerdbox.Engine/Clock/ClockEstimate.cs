@@ -18,10 +18,16 @@ public sealed record ClockEstimate(long OffsetNs, long UncertaintyNs, DateTime G
     public long ToHostUnixNano(ulong guestUnixNano) => (long)guestUnixNano - OffsetNs;
 
     /// <summary>A guest wall-clock time (Unix nanoseconds) on the host's clock.</summary>
-    public DateTime ToHostUtc(ulong guestUnixNano) => DateTime.UnixEpoch.AddTicks(ToHostUnixNano(guestUnixNano) / 100);
+    public DateTime ToHostUtc(ulong guestUnixNano) => Clamped(DateTime.UnixEpoch, ToHostUnixNano(guestUnixNano) / 100);
 
     /// <summary>A guest boot-clock reading (nanoseconds since the guest kernel started) on the host's clock.</summary>
-    public DateTime BootClockToHostUtc(ulong guestBootNs) => GuestBootZeroUtc.AddTicks((long)(guestBootNs / 100));
+    public DateTime BootClockToHostUtc(ulong guestBootNs) => Clamped(GuestBootZeroUtc, (long)(guestBootNs / 100));
+
+    // Guest readings are the guest's word: one far out of range lands at the edge of time, not in an exception.
+    private static DateTime Clamped(DateTime origin, long ticks) =>
+        ticks > (DateTime.MaxValue - origin).Ticks ? DateTime.MaxValue
+        : ticks < (DateTime.MinValue - origin).Ticks ? DateTime.MinValue
+        : origin.AddTicks(ticks);
 
     /// <summary>How far off a placed guest time may be.</summary>
     public TimeSpan Uncertainty => TimeSpan.FromTicks(UncertaintyNs / 100);

@@ -48,6 +48,9 @@ public static class ClockSync
         var r = await system.ProbeClockAsync(new ProbeClockRequest { HostSendUnixNano = (ulong)t0 }, cancellationToken: ct);
         var rtt = (long)(sw.Elapsed.TotalMilliseconds * 1_000_000);
         var mid = t0 + rtt / 2;
+        // The guest's boot clock cannot have started before the Unix epoch; an answer that says so is refused by name.
+        if (r.GuestBootNs > (ulong)mid || r.GuestTimeUnixNano > long.MaxValue)
+            throw new InvalidDataException($"the guest's clock probe answer is out of range (boot clock {r.GuestBootNs} ns, wall clock {r.GuestTimeUnixNano} ns)");
         return new Probe((long)r.GuestTimeUnixNano - mid, rtt, mid, (long)r.GuestBootNs);
     }
 }

@@ -11,16 +11,13 @@ public sealed class RunChecksTheBundleFirst : IDisposable
     public void Dispose() => _shim.Dispose();
 
     [Fact]
-    public async Task A_missing_bundle_fails_within_2_seconds_without_image_work()
+    public async Task A_missing_bundle_fails_before_any_image_work()
     {
-        // The first start of the runtime from a cold disk cache is not what is measured.
-        await _shim.RunAsync("--version");
         var bundle = Path.Combine(_shim.Root, "no-such-bundle");
 
         var r = await _shim.RunAsync("run", bundle);
 
         Assert.True(r.ExitCode == 1, r.ToString());
-        Assert.True(r.Elapsed < TimeSpan.FromSeconds(2), $"took {r.Elapsed.TotalSeconds:0.00} s\n{r}");
         Assert.Equal($"nerdbox: error: bundle '{bundle}' is not a directory\n", r.Stderr);
         Assert.Empty(Directory.EnumerateFileSystemEntries(_shim.ImageDir));
         Assert.Empty(_shim.Leftovers());
