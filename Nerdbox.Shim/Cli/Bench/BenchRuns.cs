@@ -59,13 +59,17 @@ internal static class BenchRuns
     /// The order two kinds of run take, <paramref name="count"/> rounds of one each: A B, B A, A B, ...,
     /// so that neither kind always goes first and drift in the machine's load hits both alike.
     /// </summary>
-    public static IEnumerable<(int Round, T Kind)> Alternating<T>(T a, T b, int count)
+    public static IEnumerable<(int Round, T Kind)> Alternating<T>(T a, T b, int count) => Rotating([a, b], count);
+
+    /// <summary>
+    /// The order any number of kinds take, <paramref name="count"/> rounds of one each, each round
+    /// starting one kind later (A B C, B C A, C A B, ...): no kind always goes first or last.
+    /// </summary>
+    public static IEnumerable<(int Round, T Kind)> Rotating<T>(IReadOnlyList<T> kinds, int count)
     {
         for (var i = 0; i < count; i++)
-        {
-            yield return (i, i % 2 == 0 ? a : b);
-            yield return (i, i % 2 == 0 ? b : a);
-        }
+            for (var k = 0; k < kinds.Count; k++)
+                yield return (i, kinds[(i + k) % kinds.Count]);
     }
 
     public static double Median(IEnumerable<double> values)
