@@ -17,9 +17,10 @@ public static class FloorImage
     private const string InitScript = "#!/bin/busybox sh\n/bin/busybox echo " + Line + "\n/bin/busybox poweroff -f\n/bin/busybox reboot -f\n";
 
     /// <summary>The floor's initramfs under <paramref name="cacheDirectory"/>, written when missing or when busybox changed.</summary>
-    public static async Task<string> EnsureAsync(string cacheDirectory, CancellationToken ct)
+    /// <param name="busybox">the busybox binary; default: the host's on PATH.</param>
+    public static async Task<string> EnsureAsync(string cacheDirectory, CancellationToken ct, string? busybox = null)
     {
-        var busybox = HostTools.Find("busybox")
+        busybox ??= HostTools.Find("busybox")
             ?? throw new GuestImageException("busybox not found; install it with: apt-get install -y busybox-static");
         var content = await File.ReadAllBytesAsync(busybox, ct);
         if (!IsStatic(content))

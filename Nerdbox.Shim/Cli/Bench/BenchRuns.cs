@@ -19,7 +19,7 @@ internal static class BenchRuns
     public static string FailureNote => Failures == 0 ? "" : $"  {Failures} boot(s) failed and are left out of the figures";
 
     /// <summary>Counts a failed boot, which the benchmark leaves out and goes on without.</summary>
-    public static void Failed(string what, VmException e)
+    public static void Failed(string what, Exception e)
     {
         Failures++;
         Console.Error.WriteLine($"nerdbox: {what} failed, left out: {e.Message.Split('\n')[0]}");
@@ -33,7 +33,8 @@ internal static class BenchRuns
         {
             return await TaskRun.RunAsync(id, bundle, options with { GuestSpanSink = sinks }, ct: ct);
         }
-        catch (VmException e)
+        // A guest that stops answering mid-run (on a starved machine its server can give up on the channel) is one failed boot too.
+        catch (Exception e) when (e is VmException or Grpc.Core.RpcException)
         {
             Failed($"run {id}", e);
             return null;
