@@ -83,7 +83,6 @@ public static class FloorBench
             Directory.Delete(bundle, true);
         }
         Console.Write(Report(count, BenchVm.From(options), cli, samples));
-        if (FailureNote.Length > 0) Console.WriteLine(FailureNote);
         return samples.Values.All(s => s.Count > 0);
     }
 
@@ -139,6 +138,9 @@ public static class FloorBench
         sb.AppendLine("  boot to output: `run` in this process: VMM spawn until the container's first output reaches the host (the run summary's figure)");
         sb.AppendLine($"  wall from CLI start: a separate `run --quiet` process: process start until the container's line is on its stdout;");
         sb.AppendLine($"         executable: {cli.Description}");
+        if (samples.Values.Any(v => v.Count < count))
+            sb.AppendLine("  failed and left out (of the timed boots; the reasons are on stderr): " +
+                string.Join(", ", samples.Select(kv => $"{kv.Key.ToString().ToLowerInvariant()} {count - kv.Value.Count}")));
         sb.AppendLine("  each boot (ms): " + string.Join("; ", samples.Select(kv => $"{kv.Key.ToString().ToLowerInvariant()} [{string.Join(", ", kv.Value.Select(v => v.ToString("0", CultureInfo.InvariantCulture)))}]")));
         return sb.ToString();
     }
