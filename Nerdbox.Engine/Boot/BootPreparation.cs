@@ -24,6 +24,8 @@ public static class BootPreparation
             progress($"{OtelEnvironment.ResourceAttributesVariable}: ignored {otel.MalformedEntries.Count} malformed entries: {string.Join(", ", otel.MalformedEntries)}");
         var selection = BackendSelector.Select(shape.Backend);
         progress($"VM backend {selection.Reason}");
+        // The VMM's version line is asked of a separate process: it runs while the image is checked.
+        var vmmVersion = VmmVersion.OfAsync(selection.Backend, ct);
         var image = await new GuestImageBuilder(GuestImageBuilder.DefaultCacheDirectory, progress).EnsureAsync(ct);
         StateDirectories.ReapStale(StateDirectories.DefaultRoot, progress);
         return new VmTaskOptions
@@ -34,7 +36,7 @@ public static class BootPreparation
             Accelerator = shape.Accelerator,
             Cpus = shape.Cpus,
             MemoryMib = shape.MemoryMib,
-            VmmVersion = await VmmVersion.OfAsync(selection.Backend, ct),
+            VmmVersion = await vmmVersion,
             Otel = otel,
             RelayBounds = RelayBounds.Default.Within(limits),
         };

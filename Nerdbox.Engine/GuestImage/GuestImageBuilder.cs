@@ -101,7 +101,38 @@ public sealed class GuestImageBuilder(string cacheDirectory, Action<string> prog
         }
     }
 
+    /// <summary>
+    /// The kernel package the meta-package depends on now. Asking apt costs seconds on a busy host and
+    /// is on every run's path, so the answer is kept with the state of apt's lists it came from
+    /// (<see cref="AptState"/>) and asked again only when they changed.
+    /// </summary>
     private async Task<string> ResolveKernelPackageAsync(CancellationToken ct)
+    {
+        var remembered = Path.Combine(cacheDirectory, "kernel-package");
+        var state = AptState();
+        if (File.Exists(remembered) && File.ReadAllText(remembered).Split('\n') is [var s, var package, ..] && s == state && package.StartsWith("linux-image-", StringComparison.Ordinal) && !package.Contains('/'))
+            return package;
+        var resolved = await AskAptForKernelPackageAsync(ct);
+        Directory.CreateDirectory(cacheDirectory);
+        var temporary = remembered + ".tmp-" + Environment.ProcessId;
+        File.WriteAllText(temporary, state + "\n" + resolved + "\n");
+        File.Move(temporary, remembered, overwrite: true);
+        return resolved;
+    }
+
+    /// <summary>
+    /// What apt's answer depends on: its package lists (replaced by apt-get update, which changes the
+    /// folder) and the installed packages. Modification times to the tick, and the lists' count.
+    /// </summary>
+    private static string AptState()
+    {
+        static string Stamp(string path) => Directory.Exists(path) || File.Exists(path) ? File.GetLastWriteTimeUtc(path).Ticks.ToString() : "-";
+        var lists = "/var/lib/apt/lists";
+        var count = Directory.Exists(lists) ? Directory.EnumerateFiles(lists).Count() : 0;
+        return $"{Stamp(lists)}/{count}/{Stamp("/var/lib/dpkg/status")}/{Stamp("/etc/apt/sources.list")}/{Stamp("/etc/apt/sources.list.d")}";
+    }
+
+    private async Task<string> AskAptForKernelPackageAsync(CancellationToken ct)
     {
         var r = await HostTools.RunAsync("apt-cache", ["depends", KernelMetaPackage], timeout: TimeSpan.FromSeconds(60), ct: ct);
         var line = r.Stdout.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("Depends: linux-image-", StringComparison.Ordinal));

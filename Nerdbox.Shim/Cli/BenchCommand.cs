@@ -4,7 +4,7 @@ using Nerdbox.Shim.Cli.Bench;
 namespace Nerdbox.Shim.Cli;
 
 /// <summary>
-/// <c>bench</c>: the benchmarks, apart from the tests. <c>boot</c> times boot phases, <c>compare</c> two configurations; <c>relay</c>,
+/// <c>bench</c>: the benchmarks, apart from the tests. <c>boot</c> times boot phases, <c>compare</c> two configurations, <c>floor</c> a run against a bare VM; <c>relay</c>,
 /// <c>trace-overhead</c>, <c>clock</c> and <c>otlp-down</c> measure the tracing.
 /// </summary>
 public static class BenchCommand
@@ -15,6 +15,7 @@ public static class BenchCommand
     {
         BootBench.Create(),
         CompareBench.Create(),
+        FloorBench.Create(),
         RelayBench.Create(),
         TraceOverheadBench.Create(),
         ClockBench.Create(),

@@ -25,13 +25,14 @@ internal sealed record BenchHost(DateTimeOffset Timestamp, string Machine, strin
 }
 
 /// <summary>How one configuration's VMs were made; the accelerator is the one used, not "auto".</summary>
-internal sealed record BenchVm(string Backend, string? BackendReason, string Accelerator, int Cpus, int MemoryMib, IReadOnlyList<string> KernelArgs)
+internal sealed record BenchVm(string Backend, string? BackendReason, string Accelerator, int Cpus, int MemoryMib, IReadOnlyList<string> KernelArgs, string Image = "")
 {
     public static BenchVm From(VmTaskOptions o) => new(o.Backend.Name, o.BackendReason,
-        o.Accelerator == VmShape.Auto ? o.Backend.Check().Accelerator : o.Accelerator, o.Cpus, o.MemoryMib, o.KernelArgs);
+        o.Accelerator == VmShape.Auto ? o.Backend.Check().Accelerator : o.Accelerator, o.Cpus, o.MemoryMib, o.KernelArgs,
+        o.Image.InputsHash[..Math.Min(12, o.Image.InputsHash.Length)]);
 
     public override string ToString() =>
-        $"{Backend} ({Accelerator}), {Cpus} CPU{(Cpus == 1 ? "" : "s")}, {MemoryMib} MiB, kernel args: {(KernelArgs.Count == 0 ? "(none)" : string.Join(' ', KernelArgs))}";
+        $"{Backend} ({Accelerator}), {Cpus} CPU{(Cpus == 1 ? "" : "s")}, {MemoryMib} MiB, kernel args: {(KernelArgs.Count == 0 ? "(none)" : string.Join(' ', KernelArgs))}{(Image.Length > 0 ? ", image " + Image : "")}";
 }
 
 /// <summary>One configuration's figures: its timed boots that finished, those that failed (left out), and each phase.</summary>

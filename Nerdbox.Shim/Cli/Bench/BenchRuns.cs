@@ -19,7 +19,7 @@ internal static class BenchRuns
     public static string FailureNote => Failures == 0 ? "" : $"  {Failures} boot(s) failed and are left out of the figures";
 
     /// <summary>Counts a failed boot, which the benchmark leaves out and goes on without.</summary>
-    public static void Failed(string what, VmException e)
+    public static void Failed(string what, Exception e)
     {
         Failures++;
         Console.Error.WriteLine($"nerdbox: {what} failed, left out: {e.Message.Split('\n')[0]}");
@@ -33,7 +33,8 @@ internal static class BenchRuns
         {
             return await TaskRun.RunAsync(id, bundle, options with { GuestSpanSink = sinks }, ct: ct);
         }
-        catch (VmException e)
+        // A guest that stops answering mid-run (on a starved machine its server can give up on the channel) is one failed boot too.
+        catch (Exception e) when (e is VmException or Grpc.Core.RpcException)
         {
             Failed($"run {id}", e);
             return null;
@@ -59,13 +60,17 @@ internal static class BenchRuns
     /// The order two kinds of run take, <paramref name="count"/> rounds of one each: A B, B A, A B, ...,
     /// so that neither kind always goes first and drift in the machine's load hits both alike.
     /// </summary>
-    public static IEnumerable<(int Round, T Kind)> Alternating<T>(T a, T b, int count)
+    public static IEnumerable<(int Round, T Kind)> Alternating<T>(T a, T b, int count) => Rotating([a, b], count);
+
+    /// <summary>
+    /// The order any number of kinds take, <paramref name="count"/> rounds of one each, each round
+    /// starting one kind later (A B C, B C A, C A B, ...): no kind always goes first or last.
+    /// </summary>
+    public static IEnumerable<(int Round, T Kind)> Rotating<T>(IReadOnlyList<T> kinds, int count)
     {
         for (var i = 0; i < count; i++)
-        {
-            yield return (i, i % 2 == 0 ? a : b);
-            yield return (i, i % 2 == 0 ? b : a);
-        }
+            for (var k = 0; k < kinds.Count; k++)
+                yield return (i, kinds[(i + k) % kinds.Count]);
     }
 
     public static double Median(IEnumerable<double> values)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Nerdbox.Engine.Boot;
+using Nerdbox.Engine.GuestImage;
 using static Nerdbox.Shim.Cli.Bench.BenchRuns;
 
 namespace Nerdbox.Shim.Cli.Bench;
@@ -13,7 +14,7 @@ public static class CompareBench
 {
     public const string OrderNote = "interleaved A B, B A, A B, ... after one untimed warm-up boot of each";
 
-    private sealed record Request(int Count, VmRequest A, VmRequest B, string? Json);
+    private sealed record Request(int Count, VmRequest A, VmRequest B, string? Json, GuestImageFiles? ImageA = null, GuestImageFiles? ImageB = null);
 
     /// <summary>One side's options and what its timed boots gave.</summary>
     private sealed record Side(string Label, VmTaskOptions Options)
@@ -46,17 +47,20 @@ public static class CompareBench
         command.SetAction((r, ct) =>
         {
             var (accelerator, bootTimeout) = (r.GetRequiredValue(accel), TimeSpan.FromSeconds(r.GetValue(timeout)));
-            return RunAsync(new Request(r.GetValue(count), a.Read(r, accelerator, bootTimeout), b.Read(r, accelerator, bootTimeout), r.GetValue(json)), ct);
+            return RunAsync(new Request(r.GetValue(count), a.Read(r, accelerator, bootTimeout), b.Read(r, accelerator, bootTimeout), r.GetValue(json),
+                a.Image(r), b.Image(r)), ct);
         });
         return command;
     }
 
+    private static VmTaskOptions WithImage(VmTaskOptions options, GuestImageFiles? image) => image is null ? options : options with { Image = image };
+
     private static async Task<int> RunAsync(Request request, CancellationToken ct)
     {
         var host = BenchHost.Now();
-        var a = new Side("A", await VmOptions.PrepareAsync(request.A, l => Console.Error.WriteLine("nerdbox: A: " + l), ct));
-        var b = new Side("B", await VmOptions.PrepareAsync(request.B, l => Console.Error.WriteLine("nerdbox: B: " + l), ct));
-        if (request.A.Shape == request.B.Shape && request.A.KernelArgs.SequenceEqual(request.B.KernelArgs))
+        var a = new Side("A", WithImage(await VmOptions.PrepareAsync(request.A, l => Console.Error.WriteLine("nerdbox: A: " + l), ct), request.ImageA));
+        var b = new Side("B", WithImage(await VmOptions.PrepareAsync(request.B, l => Console.Error.WriteLine("nerdbox: B: " + l), ct), request.ImageB));
+        if (request.A.Shape == request.B.Shape && request.A.KernelArgs.SequenceEqual(request.B.KernelArgs) && a.Options.Image.InputsHash == b.Options.Image.InputsHash)
             Console.Error.WriteLine("nerdbox: A and B are the same configuration: whatever differs is noise");
         var bundle = await BundleAsync(ct);
         try

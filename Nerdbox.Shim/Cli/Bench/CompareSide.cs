@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Nerdbox.Engine.GuestImage;
 using Nerdbox.Engine.Vm;
 
 namespace Nerdbox.Shim.Cli.Bench;
@@ -14,6 +15,7 @@ internal sealed class CompareSide
     private readonly Option<int> _cpus;
     private readonly Option<int> _memory;
     private readonly Option<string[]> _kernelArgs;
+    private readonly Option<string> _image;
 
     public CompareSide(string label)
     {
@@ -23,12 +25,17 @@ internal sealed class CompareSide
         _cpus = VmOptions.Cpus(prefix + "cpus", $"{label}'s guest CPUs");
         _memory = VmOptions.Memory(prefix + "memory", $"{label}'s guest memory in MiB");
         _kernelArgs = VmOptions.KernelArgs(prefix + "kernel-arg", $"an extra guest kernel command-line word for {label} (repeat for more)");
+        _image = new Option<string>(prefix + "image")
+        {
+            Description = $"a guest image cache directory (as NERDBOX_IMAGE_DIR; a copy of one made earlier) that {label} boots as it is; default: the current image",
+            HelpName = "DIR",
+        };
     }
 
     /// <summary>"A" or "B".</summary>
     public string Label { get; }
 
-    public IEnumerable<Option> Options => [_backend, _cpus, _memory, _kernelArgs];
+    public IEnumerable<Option> Options => [_backend, _cpus, _memory, _kernelArgs, _image];
 
     /// <summary>This side's request; the accelerator and the boot timeout are the same for both sides.</summary>
     public VmRequest Read(ParseResult r, string accelerator, TimeSpan bootTimeout) => new(
@@ -41,4 +48,12 @@ internal sealed class CompareSide
         },
         bootTimeout,
         r.GetValue(_kernelArgs) ?? []);
+
+    /// <summary>The image this side boots instead of the current one, or null; a directory without a built image fails, naming it.</summary>
+    public GuestImageFiles? Image(ParseResult r)
+    {
+        if (r.GetValue(_image) is not { } dir) return null;
+        return new GuestImageBuilder(dir, _ => { }).TryLoadCached()
+            ?? throw new GuestImageException($"{_image.Name}: {dir} holds no built guest image (current/manifest.json, vmlinux, initrd.cpio)");
+    }
 }

@@ -19,3 +19,15 @@ public sealed class AlternatingOrderTests
         Assert.Empty(BenchRuns.Alternating(true, false, 0));
     }
 }
+
+/// <summary><c>bench floor</c> rotates three kinds: each round starts one kind later, so none always goes first or last.</summary>
+public sealed class RotatingOrderTests
+{
+    [Fact]
+    public void Three_kinds_rotate_which_goes_first_round_by_round()
+    {
+        var order = BenchRuns.Rotating(["F", "R", "C"], 4).ToList();
+
+        Assert.Equal([(0, "F"), (0, "R"), (0, "C"), (1, "R"), (1, "C"), (1, "F"), (2, "C"), (2, "F"), (2, "R"), (3, "F"), (3, "R"), (3, "C")], order);
+    }
+}

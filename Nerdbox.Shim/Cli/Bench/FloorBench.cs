@@ -1,0 +1,147 @@
+using System.CommandLine;
+using System.Globalization;
+using Nerdbox.Engine.Boot;
+using Nerdbox.Engine.Bundles;
+using Nerdbox.Engine.GuestImage;
+using Nerdbox.Engine.Vm;
+using static Nerdbox.Shim.Cli.Bench.BenchRuns;
+
+namespace Nerdbox.Shim.Cli.Bench;
+
+/// <summary>
+/// <c>bench floor</c>: how close a run gets to the physical floor. For each backend this host can run,
+/// boots a bare VM (same VMM, kernel, accelerator, flags, CPUs, memory and kernel words; a busybox
+/// /init that prints a line) and real runs, in-process and as a separate CLI process, rotated in one
+/// process, and prints each one's median and p90 and the ratios to the floor.
+/// </summary>
+public static class FloorBench
+{
+    private enum Kind { Floor, Run, Cli }
+
+    private const string ReadyLine = "ready";
+
+    public const string OrderNote = "rotated floor/run/cli, run/cli/floor, cli/floor/run, ... after one untimed warm-up of each";
+
+    public static Command Create()
+    {
+        var cli = new Option<string>("--cli")
+        {
+            Description = "the nerdbox-shim executable (or .dll) whose wall time is measured; default: the one running this benchmark",
+            HelpName = "PATH",
+        };
+        var (command, count, vm) = BenchCommand.VmVerb("floor",
+            "Boot a bare VM (busybox /init prints a line) and real runs, rotated, for each backend this host can run; " +
+            "print medians, p90s, and boot-to-output / floor and wall-from-CLI-start / floor.", 7, cli);
+        command.SetAction((r, ct) => RunAsync(r.GetValue(count), vm.Read(r), r.GetValue(cli), ct));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(int count, VmRequest request, string? cliPath, CancellationToken ct)
+    {
+        var cli = CliWall.Resolve(cliPath);
+        Console.WriteLine(BenchCommand.NoisyNote);
+        var backends = BackendSelector.All().Where(b => request.Shape.Backend == VmShape.Auto || b.Name == request.Shape.Backend).ToList();
+        var measured = 0;
+        foreach (var backend in backends)
+        {
+            var check = backend.Check();
+            if (!check.Usable)
+            {
+                Console.WriteLine($"{backend.Name}: skipped: {check.Reason}");
+                continue;
+            }
+            if (await OneBackendAsync(count, request with { Shape = request.Shape with { Backend = backend.Name } }, cli, ct)) measured++;
+        }
+        if (measured > 0) return 0;
+        Console.Error.WriteLine("nerdbox: no backend could be measured");
+        return 1;
+    }
+
+    private static async Task<bool> OneBackendAsync(int count, VmRequest request, CliWall cli, CancellationToken ct)
+    {
+        var (options, bundle) = await PrepareAsync(request, ct);
+        var samples = new Dictionary<Kind, List<double>> { [Kind.Floor] = [], [Kind.Run] = [], [Kind.Cli] = [] };
+        try
+        {
+            var floorInitrd = await FloorImage.EnsureAsync(Path.GetDirectoryName(options.Image.Directory)!, ct);
+            // The bare VM gets a disk like the run's rootfs disk, so that both have the same devices.
+            var disk = await RootfsDisk.BuildAsync(Path.Combine(bundle, "rootfs"), Path.Combine(bundle, "floor-disk.erofs"), ct);
+            var runArgs = CliRunArgs(bundle, request, options);
+            // The first boots pay for JIT and a cold page cache: one of each, untimed.
+            foreach (var kind in Enum.GetValues<Kind>())
+                await OnceAsync(kind, $"warm-{kind}-{Environment.ProcessId}".ToLowerInvariant(), options, bundle, floorInitrd, disk, cli, runArgs, ct);
+            foreach (var (i, kind) in Rotating(Enum.GetValues<Kind>(), count))
+            {
+                var ms = await OnceAsync(kind, $"floor-{Environment.ProcessId}-{i}-{kind}".ToLowerInvariant(), options, bundle, floorInitrd, disk, cli, runArgs, ct);
+                if (ms is null) continue;
+                samples[kind].Add(Math.Round(ms.Value, 3));
+                Console.Error.WriteLine($"round {i + 1}/{count} {kind.ToString().ToLowerInvariant()}: {ms:0} ms");
+            }
+        }
+        finally
+        {
+            Directory.Delete(bundle, true);
+        }
+        Console.Write(Report(count, BenchVm.From(options), cli, samples));
+        return samples.Values.All(s => s.Count > 0);
+    }
+
+    /// <summary>One timed boot of <paramref name="kind"/>, in ms; null when it failed (counted, left out).</summary>
+    private static async Task<double?> OnceAsync(Kind kind, string id, VmTaskOptions options, string bundle, string floorInitrd, string disk,
+        CliWall cli, IReadOnlyList<string> runArgs, CancellationToken ct)
+    {
+        switch (kind)
+        {
+            case Kind.Floor:
+                try
+                {
+                    return (await FloorBoot.RunOnceAsync(id, options, floorInitrd, disk, ct)).TotalMilliseconds;
+                }
+                catch (VmException e)
+                {
+                    Failed($"bare VM {id}", e);
+                    return null;
+                }
+            case Kind.Run:
+                return (await RunOnceAsync(id, bundle, options, null, ct))?.Phases.BootToOutput?.TotalMilliseconds;
+            default:
+                return (await cli.RunOnceAsync([.. runArgs, "--id", id], ReadyLine, options.BootTimeout * 3, ct))?.TotalMilliseconds;
+        }
+    }
+
+    /// <summary>The CLI's <c>run</c> with this benchmark's VM options, so that it boots the same VM.</summary>
+    private static IReadOnlyList<string> CliRunArgs(string bundle, VmRequest request, VmTaskOptions options) =>
+    [
+        "run", bundle, "--quiet",
+        "--backend", request.Shape.Backend, "--accel", request.Shape.Accelerator,
+        "--cpus", options.Cpus.ToString(CultureInfo.InvariantCulture), "--memory", options.MemoryMib.ToString(CultureInfo.InvariantCulture),
+        "--timeout", request.BootTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture),
+        .. request.KernelArgs.SelectMany(w => new[] { "--kernel-arg", w }),
+    ];
+
+    private static string Report(int count, BenchVm vm, CliWall cli, Dictionary<Kind, List<double>> samples)
+    {
+        var floor = samples[Kind.Floor];
+        var floorMedian = Median(floor);
+        var floorP90 = floor.Count == 0 ? double.NaN : Percentile([.. floor.Order()], 0.9);
+        var sb = new System.Text.StringBuilder();
+        sb.AppendLine($"bench floor: {vm}; {count} timed boot(s) of each kind, {OrderNote}");
+        sb.AppendLine($"{"what",-22} {"boots",5} {"median ms",10} {"p90 ms",10} {"median/floor",13} {"p90/floor",10}");
+        foreach (var (kind, name) in new[] { (Kind.Floor, "floor"), (Kind.Run, "boot to output"), (Kind.Cli, "wall from CLI start") })
+        {
+            var s = samples[kind];
+            var (median, p90) = (Median(s), s.Count == 0 ? double.NaN : Percentile([.. s.Order()], 0.9));
+            sb.AppendLine($"{name,-22} {s.Count,5} {median,10:0.0} {p90,10:0.0} {median / floorMedian,13:0.00} {p90 / floorP90,10:0.00}");
+        }
+        sb.AppendLine("  floor: a bare VM with the run's VMM, kernel, accelerator, VMM flags, CPUs, memory, kernel words and a like disk,");
+        sb.AppendLine($"         whose /init (static busybox) prints '{FloorImage.Line}' and powers off: VMM spawn until the line is in the console log");
+        sb.AppendLine("  boot to output: `run` in this process: VMM spawn until the container's first output reaches the host (the run summary's figure)");
+        sb.AppendLine($"  wall from CLI start: a separate `run --quiet` process: process start until the container's line is on its stdout;");
+        sb.AppendLine($"         executable: {cli.Description}");
+        if (samples.Values.Any(v => v.Count < count))
+            sb.AppendLine("  failed and left out (of the timed boots; the reasons are on stderr): " +
+                string.Join(", ", samples.Select(kv => $"{kv.Key.ToString().ToLowerInvariant()} {count - kv.Value.Count}")));
+        sb.AppendLine("  each boot (ms): " + string.Join("; ", samples.Select(kv => $"{kv.Key.ToString().ToLowerInvariant()} [{string.Join(", ", kv.Value.Select(v => v.ToString("0", CultureInfo.InvariantCulture)))}]")));
+        return sb.ToString();
+    }
+}
