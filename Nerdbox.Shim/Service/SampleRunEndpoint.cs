@@ -10,7 +10,8 @@ namespace Nerdbox.Shim.Service;
 /// <summary>
 /// POST /samples/run: boots a VM with a busybox container that prints a line, and answers the
 /// run's trace id, exit status, output and boot phases (the dashboard's "boot a sample VM" command).
-/// The body may choose the backend, CPUs and memory (<see cref="SampleRunRequest"/>).
+/// The body may choose the backend, CPUs and memory (<see cref="SampleRunRequest"/>). It starts work,
+/// so it needs the <see cref="WorkKey"/> (checked before the body is read).
 /// </summary>
 public static class SampleRunEndpoint
 {
@@ -54,7 +55,7 @@ public static class SampleRunEndpoint
         {
             try { Directory.Delete(bundle, true); } catch (IOException) { }
         }
-    });
+    }).RequireWorkKey();
 
     /// <summary>The shim's options with the request's choices; a backend other than the prepared one is selected now (and may fail with its reason).</summary>
     private static VmTaskOptions WithRequest(VmTaskOptions options, SampleRunRequest request)
