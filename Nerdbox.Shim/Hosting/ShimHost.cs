@@ -28,6 +28,7 @@ public static class ShimHost
         builder.Services.AddGrpc().AddServiceOptions<ShimTaskService>(o => o.Interceptors.Add<ShimServerSpanInterceptor>());
         builder.Services.AddSingleton<TaskRegistry>();
         builder.Services.AddSingleton(WorkKey.From(builder.Configuration));
+        builder.Services.AddSingleton(WorkSlots.From(builder.Configuration));
         builder.Services.AddSingleton<VmReadiness>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<VmReadiness>());
         builder.Services.AddHealthChecks().AddCheck<VmReadiness>("vm", tags: [VmReadiness.HealthTag]);

@@ -74,6 +74,15 @@ public sealed class HttpExposureTests
         Assert.True(keyed.Status == HttpStatusCode.BadRequest, $"{keyed.Status}: {keyed.Body}");
         Assert.True(JsonDocument.Parse(keyed.Body).RootElement.GetProperty("errors").TryGetProperty("cpus", out _), keyed.Body);
 
+        // A body far larger than the few fields it holds is refused before it is read whole.
+        using (var big = new HttpRequestMessage(HttpMethod.Post, "/samples/run") { Content = new StringContent(new string(' ', 1 << 20), Encoding.UTF8, "application/json") })
+        {
+            big.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Key);
+            using var response = await remote.SendAsync(big, TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+            Assert.Contains("at most 16384 bytes", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        }
+
         // Once a key is configured, loopback callers need it too.
         using var local = Client(IPAddress.Loopback, IPAddress.Loopback, port);
         Assert.Equal(HttpStatusCode.Unauthorized, (await PostAsync(local, null)).Status);

@@ -58,6 +58,8 @@ public static class SoakBench
         var bundle = Path.Combine(root, "bundle");
         await SampleBundle.CreateAsync(bundle, ["echo", "ready"], ct);
         var served = ServedShim.Start(root, stateRoot, socket, backend, accel);
+        // Stopped (Ctrl-C, SIGTERM): serve is told at once, so that it stops its VMs even if this process is ended before its finally.
+        using var passOn = ct.Register(served.Terminate);
         var failures = new List<string>();
         try
         {
@@ -379,11 +381,17 @@ public static class SoakBench
             catch (IOException e) { return $"(no log: {e.Message})"; }
         }
 
-        /// <summary>SIGTERM (the shim stops its VMs on the way out), then a kill if it has not gone in 30 s.</summary>
+        /// <summary>SIGTERM: the shim stops its VMs on the way out.</summary>
+        public void Terminate()
+        {
+            if (!_process.HasExited) Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)])?.WaitForExit();
+        }
+
+        /// <summary><see cref="Terminate"/>, then a kill if it has not gone in 30 s.</summary>
         public async System.Threading.Tasks.Task StopAsync()
         {
             if (_process.HasExited) return;
-            Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)])?.WaitForExit();
+            Terminate();
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             try { await _process.WaitForExitAsync(cts.Token); }
             catch (OperationCanceledException)
