@@ -47,7 +47,7 @@ public static class ShimHost
                 k.Listen(IPAddress.Loopback, int.Parse(port), l => l.Protocols = HttpProtocols.Http2);
             else
             {
-                Directory.CreateDirectory(Path.GetDirectoryName(socketPath)!);
+                PrepareSocketDirectory(Path.GetDirectoryName(socketPath)!);
                 if (File.Exists(socketPath)) File.Delete(socketPath);
                 k.ListenUnixSocket(socketPath, l => l.Protocols = HttpProtocols.Http2);
             }
@@ -72,6 +72,23 @@ public static class ShimHost
         await app.Services.GetRequiredService<TaskRegistry>().DisposeAsync();
         await app.Services.GetRequiredService<ISpanSink>().FlushAsync(TimeSpan.FromSeconds(5));
         return 0;
+    }
+
+    /// <summary>
+    /// The socket's directory, made owner-only when the shim creates it, so that nobody else can connect in the
+    /// moment between bind and chmod. One that others may write to is refused: they could swap the socket.
+    /// </summary>
+    private static void PrepareSocketDirectory(string dir)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(dir);
+            return;
+        }
+        if (!Directory.Exists(dir)) Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var mode = File.GetUnixFileMode(dir);
+        if ((mode & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0 && (mode & UnixFileMode.StickyBit) == 0)
+            throw new InvalidOperationException($"the task API socket's directory {dir} may be written by others ({mode}); give the socket an owner-only directory (Nerdbox:TaskApi:Socket)");
     }
 
     public static string TaskApiSocket(IConfiguration config) =>
