@@ -76,7 +76,8 @@ public static class SoakBench
                 var took = await BootAsync(client, $"soak-{i}", bundle, failures, ct);
                 Console.Error.WriteLine($"boot {i}/{boots}: {took.TotalSeconds:0.0} s");
                 if (i == warmUp) warm = ShimFigures.Read(served.Pid);
-                if (i >= warmUp) trend.Add(ShimFigures.Read(served.Pid));
+                if (i == warmUp) trend.Add(warm!);
+                else if (i > warmUp) trend.Add(ShimFigures.Read(served.Pid));
             }
             var sequentialTook = sw.Elapsed;
             var afterSequential = ShimFigures.Read(served.Pid);
@@ -89,7 +90,7 @@ public static class SoakBench
             var left = Leftovers.Find(stateRoot, served.Pid, socket, stopped: false);
 
             Console.WriteLine($"bench soak: {boots} consecutive boots ({sequentialTook.TotalSeconds:0} s), then {concurrent} at once ({concurrentTook.TotalSeconds:0} s), through serve's task API (unix:{socket}); shim pid {served.Pid}");
-            Console.WriteLine($"{"",-34} {"fds",6} {"threads",8} {"RSS MiB",9}  fds by kind");
+            Console.WriteLine($"{"",-34} {"fds",6} {"threads",8} {"RSS MiB",9}  fds by kind (figures after a full GC in the shim)");
             Print("start (serving, before any boot)", start);
             Print($"after warm-up ({warmUp} boots)", warm!);
             Print($"after {boots} consecutive", afterSequential);
@@ -97,6 +98,8 @@ public static class SoakBench
             Print($"end (settled {settled.TotalSeconds:0} s)", end);
             Console.WriteLine($"  per-boot trend after warm-up (least squares over {trend.Count} samples): fds {Slope(trend, f => f.Fds):+0.000;-0.000}/boot, " +
                 $"threads {Slope(trend, f => f.Threads):+0.000;-0.000}/boot, RSS {Slope(trend, f => f.RssMib):+0.000;-0.000} MiB/boot");
+            var opened = end.FdTargets.Except(warm!.FdTargets).Order().ToList();
+            Console.WriteLine($"  fds open at the end that were not after warm-up: {(opened.Count == 0 ? "none" : string.Join(", ", opened.Take(12)))}");
             Console.WriteLine($"  failed boots: {failures.Count}{(failures.Count == 0 ? "" : ": " + string.Join("; ", failures.Take(5)))}");
             Console.WriteLine($"  left behind while serving: {left.Describe()}");
 
@@ -159,7 +162,7 @@ public static class SoakBench
         while (true)
         {
             var now = ShimFigures.Read(pid);
-            if ((now.Fds <= warm.Fds + FdSlack && now.Threads <= warm.Threads + ThreadSlack) || sw.Elapsed >= SettleLimit) return (now, sw.Elapsed);
+            if ((now.Fds - now.AssemblyFds <= warm.Fds - warm.AssemblyFds + FdSlack && now.Threads <= warm.Threads + ThreadSlack) || sw.Elapsed >= SettleLimit) return (now, sw.Elapsed);
             await System.Threading.Tasks.Task.Delay(1000, ct);
         }
     }
@@ -168,12 +171,14 @@ public static class SoakBench
     {
         var rssLimit = Math.Max(RssSlackMib, warm.RssMib * RssSlackShare);
         var grew = new List<string>();
-        if (end.Fds > warm.Fds + FdSlack) grew.Add("fds");
+        // Assemblies are left out: the runtime opens each once, when a code path first needs it (a boot's error path, say).
+        var (warmFds, endFds) = (warm.Fds - warm.AssemblyFds, end.Fds - end.AssemblyFds);
+        if (endFds > warmFds + FdSlack) grew.Add("fds");
         if (end.Threads > warm.Threads + ThreadSlack) grew.Add("threads");
         if (end.RssMib > warm.RssMib + rssLimit) grew.Add("RSS");
         if (!serving.IsEmpty || !stopped.IsEmpty) grew.Add("state left behind");
         var figures = string.Create(CultureInfo.InvariantCulture,
-            $"fds {warm.Fds} -> {end.Fds} ({end.Fds - warm.Fds:+0;-0}, slack {FdSlack}), threads {warm.Threads} -> {end.Threads} ({end.Threads - warm.Threads:+0;-0}, slack {ThreadSlack}), " +
+            $"fds other than assemblies {warmFds} -> {endFds} ({endFds - warmFds:+0;-0}, slack {FdSlack}; assemblies {warm.AssemblyFds} -> {end.AssemblyFds}), threads {warm.Threads} -> {end.Threads} ({end.Threads - warm.Threads:+0;-0}, slack {ThreadSlack}), " +
             $"RSS {warm.RssMib:0.0} -> {end.RssMib:0.0} MiB ({end.RssMib - warm.RssMib:+0.0;-0.0}, slack {rssLimit:0.0}), left behind: {(serving.IsEmpty && stopped.IsEmpty ? "nothing" : "yes")}, failed boots {failed}");
         return grew.Count == 0
             ? $"verdict: NO GROWTH beyond warm-up: {figures}"
@@ -236,11 +241,19 @@ public static class SoakBench
     }
 
     /// <summary>The shim's open fds (by kind), threads and resident memory, from /proc.</summary>
-    private sealed record ShimFigures(int Fds, int Threads, double RssMib, string FdKinds)
+    private sealed record ShimFigures(int Fds, int Threads, double RssMib, string FdKinds, IReadOnlySet<string> FdTargets)
     {
+        /// <summary>Assemblies (and their symbols, for a stack trace) the runtime opened: once each, on the first use of a code path, and kept for the process's life.</summary>
+        public int AssemblyFds => FdTargets.Count(IsAssembly);
+
+        public static bool IsAssembly(string target) => target.EndsWith(".dll", StringComparison.Ordinal) || target.EndsWith(".pdb", StringComparison.Ordinal);
+
+        /// <summary>The figures right after a full GC in the shim, so that RSS is memory held, not garbage not yet collected.</summary>
         public static ShimFigures Read(int pid)
         {
+            FullGc.Run(pid);
             var kinds = new SortedDictionary<string, int>(StringComparer.Ordinal);
+            var targets = new HashSet<string>(StringComparer.Ordinal);
             var fds = 0;
             foreach (var fd in Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd"))
             {
@@ -248,9 +261,11 @@ public static class SoakBench
                 try { target = new FileInfo(fd).LinkTarget; }
                 catch (IOException) { continue; } // closed while listing
                 fds++;
+                if (target is not null) targets.Add($"{Path.GetFileName(fd)} {target}");
                 var kind = target switch
                 {
                     null => "?",
+                    _ when IsAssembly(target) => "assembly",
                     _ when target.StartsWith("socket:", StringComparison.Ordinal) => "socket",
                     _ when target.StartsWith("pipe:", StringComparison.Ordinal) => "pipe",
                     _ when target.StartsWith("anon_inode:", StringComparison.Ordinal) => target["anon_inode:".Length..].Trim('[', ']'),
@@ -266,7 +281,35 @@ public static class SoakBench
                 if (line.StartsWith("Threads:", StringComparison.Ordinal)) threads = int.Parse(line[8..].Trim(), CultureInfo.InvariantCulture);
                 else if (line.StartsWith("VmRSS:", StringComparison.Ordinal)) rssKib = long.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
             }
-            return new(fds, threads, rssKib / 1024.0, string.Join(" ", kinds.Select(k => $"{k.Key} {k.Value}")));
+            return new(fds, threads, rssKib / 1024.0, string.Join(" ", kinds.Select(k => $"{k.Key} {k.Value}")), targets);
+        }
+    }
+
+    /// <summary>
+    /// A full, blocking GC in another .NET process: an EventPipe session that enables the runtime's GCHeapCollect
+    /// keyword makes it collect at once (as dotnet-gcdump does), without any code in the shim for it.
+    /// </summary>
+    private static class FullGc
+    {
+        private const long GcKeyword = 0x1, GcHeapCollectKeyword = 0x800000;
+
+        public static void Run(int pid)
+        {
+            try
+            {
+                using var session = new Microsoft.Diagnostics.NETCore.Client.DiagnosticsClient(pid).StartEventPipeSession(
+                    new Microsoft.Diagnostics.NETCore.Client.EventPipeProvider("Microsoft-Windows-DotNETRuntime",
+                        System.Diagnostics.Tracing.EventLevel.Informational, GcKeyword | GcHeapCollectKeyword), requestRundown: false);
+                // Drain the session's events (unread, they would stall it) while the GC runs.
+                var drain = System.Threading.Tasks.Task.Run(() => session.EventStream.CopyTo(Stream.Null));
+                Thread.Sleep(TimeSpan.FromSeconds(2));
+                session.Stop();
+                drain.Wait(TimeSpan.FromSeconds(5));
+            }
+            catch (Exception e) when (e is Microsoft.Diagnostics.NETCore.Client.ServerNotAvailableException or IOException or TimeoutException or AggregateException)
+            {
+                Console.Error.WriteLine($"nerdbox: no full GC in the shim before reading its memory: {e.Message}");
+            }
         }
     }
 
