@@ -54,6 +54,7 @@ public static class ShimHost
         });
 
         var app = builder.Build();
+        app.UseTaskApiOnItsListener(port is { Length: > 0 } ? int.Parse(port) : null);
         app.MapGrpcService<ShimTaskService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();

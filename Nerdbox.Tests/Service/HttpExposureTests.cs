@@ -136,6 +136,39 @@ public sealed class HttpExposureTests
         Assert.Equal(SocketError.ConnectionRefused, e.SocketErrorCode);
     }
 
+    [Theory]
+    [InlineData("Http1AndHttp2")]
+    [InlineData("Http2")]
+    public async Task The_task_API_is_not_served_on_the_HTTP_port_whatever_protocol_it_speaks(string protocols)
+    {
+        await using var scratch = new VmScratch();
+        var port = ShimProcess.FreePort();
+        await using var shim = ShimProcess.Start(scratch.StateRoot, new Dictionary<string, string>(NoVm)
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            // HTTP/2 cleartext on the HTTP port too: the listener alone must keep the task API off it.
+            ["Kestrel__EndpointDefaults__Protocols"] = protocols,
+        });
+        var ct = TestContext.Current.CancellationToken;
+        using var taskApi = shim.TaskApiChannel();
+        var state = new Api.Shim.V1.StateRequest { Id = "nothing-here" };
+        // On its own port the task API answers (NotFound for a task that does not exist)...
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        Grpc.Core.RpcException answered;
+        while (true)
+        {
+            answered = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await new Api.Shim.V1.Task.TaskClient(taskApi).StateAsync(state, cancellationToken: ct));
+            if (answered.StatusCode != Grpc.Core.StatusCode.Unavailable || DateTime.UtcNow > deadline) break;
+            await Task.Delay(250, ct);
+        }
+        Assert.True(answered.StatusCode == Grpc.Core.StatusCode.NotFound, $"{answered.Status}\n{shim.Log}");
+        // ...on the HTTP port, which may be opened beyond loopback, it does not: no task can be created there.
+        using var httpPort = Grpc.Net.Client.GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        var refused = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await new Api.Shim.V1.Task.TaskClient(httpPort).StateAsync(state, cancellationToken: ct));
+        if (protocols == "Http2") Assert.Equal(Grpc.Core.StatusCode.Unimplemented, refused.StatusCode); // the 404 of a gRPC call off its listener
+        else Assert.NotEqual(Grpc.Core.StatusCode.NotFound, refused.StatusCode);
+    }
+
     private static IPAddress Skip()
     {
         Assert.Skip("this machine has no non-loopback IPv4 address to call from");
