@@ -7,10 +7,12 @@ var builder = DistributedApplication.CreateBuilder(args);
 
 var backend = builder.AddBackendParameter();
 var accelerator = builder.AddAcceleratorParameter();
+var workKey = builder.AddWorkKeyParameter();
 var jaeger = builder.AddJaeger("jaeger");
 var shim = builder.AddShim("shim")
     .WithVmParameters(backend, accelerator)
+    .WithWorkKey(workKey)
     .WithOtlpExporterTo(jaeger)
-    .WithSampleRunCommand(jaeger);
+    .WithSampleRunCommand(workKey, jaeger);
 
 builder.Build().Run();

@@ -9,7 +9,7 @@ namespace Nerdbox.AppHost.Shim;
 /// <summary>
 /// The dashboard command "Boot a sample VM": asks for the backend, CPUs and memory, posts them to the
 /// shim's /samples/run, and returns the exit code, the boot phases and links to the trace as the
-/// command's result (Markdown, shown when it completes).
+/// command's result (Markdown, shown when it completes). It sends the shim's work key (<see cref="ShimWorkKey"/>).
 /// </summary>
 public static class SampleRunCommand
 {
@@ -28,8 +28,9 @@ public static class SampleRunCommand
     public const int MinMemoryMib = 128, MaxMemoryMib = 16384, DefaultMemoryMib = 512;
     public static readonly IReadOnlyList<string> Backends = [ShimParameters.Auto, "qemu", "libkrun"];
 
-    public static IResourceBuilder<ProjectResource> WithSampleRunCommand(this IResourceBuilder<ProjectResource> shim, JaegerDeployment? jaeger = null) =>
-        shim.WithCommand(Name, "Boot a sample VM", context => RunAsync(shim.Resource, jaeger?.Container?.Resource, context), new CommandOptions
+    public static IResourceBuilder<ProjectResource> WithSampleRunCommand(this IResourceBuilder<ProjectResource> shim,
+        IResourceBuilder<ParameterResource> workKey, JaegerDeployment? jaeger = null) =>
+        shim.WithCommand(Name, "Boot a sample VM", context => RunAsync(shim.Resource, workKey.Resource, jaeger?.Container?.Resource, context), new CommandOptions
         {
             Description = "Boots a microVM, runs a busybox container in it and shows its boot phases and trace",
             IconName = "Play",
@@ -55,7 +56,7 @@ public static class SampleRunCommand
         return Task.CompletedTask;
     }
 
-    private static async Task<ExecuteCommandResult> RunAsync(ProjectResource shim, JaegerResource? jaeger, ExecuteCommandContext context)
+    private static async Task<ExecuteCommandResult> RunAsync(ProjectResource shim, ParameterResource workKey, JaegerResource? jaeger, ExecuteCommandContext context)
     {
         // Arguments left out (an API client may send none) take the dialog's defaults; the shim has the last word on bounds.
         var body = new Dictionary<string, object?>
@@ -66,6 +67,7 @@ public static class SampleRunCommand
         };
         var logger = context.Services.GetRequiredService<ResourceLoggerService>().GetLogger(shim);
         using var http = new HttpClient { BaseAddress = new Uri(shim.GetEndpoint(ShimResourceBuilderExtensions.HttpEndpointName).Url), Timeout = TimeSpan.FromMinutes(3) };
+        http.DefaultRequestHeaders.Authorization = new(ShimWorkKey.Scheme, await workKey.GetValueAsync(context.CancellationToken));
         var response = await http.PostAsJsonAsync(SampleRunPath, body, context.CancellationToken);
         var text = await response.Content.ReadAsStringAsync(context.CancellationToken);
         if (!response.IsSuccessStatusCode)

@@ -5,7 +5,7 @@ namespace Nerdbox.Shim.Cli;
 
 /// <summary>
 /// <c>bench</c>: the benchmarks, apart from the tests. <c>boot</c> times boot phases, <c>compare</c> two configurations, <c>floor</c> a run against a bare VM; <c>relay</c>,
-/// <c>trace-overhead</c>, <c>clock</c> and <c>otlp-down</c> measure the tracing.
+/// <c>trace-overhead</c>, <c>clock</c> and <c>otlp-down</c> measure the tracing; <c>soak</c> looks for leaks over many boots through <c>serve</c>.
 /// </summary>
 public static class BenchCommand
 {
@@ -20,6 +20,7 @@ public static class BenchCommand
         TraceOverheadBench.Create(),
         ClockBench.Create(),
         OtlpDownBench.Create(),
+        SoakBench.Create(),
     };
 
     /// <summary>A benchmark verb that boots VMs: <c>--count</c> (default <paramref name="count"/>), its own <paramref name="options"/>, then the VM options.</summary>

@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.AspNetCore.Http.Features;
 using Nerdbox.Engine.Tasks;
 using Nerdbox.Engine.Vm;
 using Nerdbox.Engine.Boot;
@@ -10,15 +11,28 @@ namespace Nerdbox.Shim.Service;
 /// <summary>
 /// POST /samples/run: boots a VM with a busybox container that prints a line, and answers the
 /// run's trace id, exit status, output and boot phases (the dashboard's "boot a sample VM" command).
-/// The body may choose the backend, CPUs and memory (<see cref="SampleRunRequest"/>).
+/// The body may choose the backend, CPUs and memory (<see cref="SampleRunRequest"/>). It starts work,
+/// so it needs the <see cref="WorkKey"/> (checked before the body is read) and a free <see cref="WorkSlots"/> slot.
 /// </summary>
 public static class SampleRunEndpoint
 {
     public const string Path = "/samples/run";
+    public const int MaxBodyBytes = 16 * 1024;
 
     public static void MapSampleRun(this WebApplication app) => app.MapPost(Path, async (HttpRequest http, VmReadiness readiness, IServiceProvider services, CancellationToken ct) =>
     {
-        var (request, problems) = await SampleRunRequest.ReadAsync(http, ct);
+        // The body is a few fields: anything far larger is refused before it is read.
+        if (http.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size) size.MaxRequestBodySize = MaxBodyBytes;
+        SampleRunRequest? request;
+        Dictionary<string, string[]>? problems;
+        try
+        {
+            (request, problems) = await SampleRunRequest.ReadAsync(http, ct);
+        }
+        catch (BadHttpRequestException e)
+        {
+            return Results.Problem($"the body could not be read: {e.Message} (at most {MaxBodyBytes} bytes)", statusCode: e.StatusCode);
+        }
         if (problems is not null) return Results.ValidationProblem(problems);
         VmTaskOptions options;
         try
@@ -54,7 +68,7 @@ public static class SampleRunEndpoint
         {
             try { Directory.Delete(bundle, true); } catch (IOException) { }
         }
-    });
+    }).RequireWorkKey().RequireWorkSlot();
 
     /// <summary>The shim's options with the request's choices; a backend other than the prepared one is selected now (and may fail with its reason).</summary>
     private static VmTaskOptions WithRequest(VmTaskOptions options, SampleRunRequest request)

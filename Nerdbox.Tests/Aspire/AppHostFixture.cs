@@ -2,6 +2,8 @@ using System.Diagnostics;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Nerdbox.AppHost.Shim;
 using Nerdbox.Tests.Fixture;
 
 namespace Nerdbox.Tests.Aspire;
@@ -25,6 +27,9 @@ public sealed class AppHostFixture(GuestImageFixture image) : IAsyncLifetime
     public Uri DashboardUrl { get; private set; } = null!;
     public string ApiKey { get; private set; } = "";
     public string BrowserToken { get; private set; } = "";
+
+    /// <summary>The shim's work key, as the AppHost generated it for this run.</summary>
+    public string WorkKey { get; private set; } = "";
 
     public sealed record SampleRun(string TraceId, int ExitStatus, string Output, string Backend, double BootToOutputMs);
 
@@ -57,12 +62,22 @@ public sealed class AppHostFixture(GuestImageFixture image) : IAsyncLifetime
         BrowserToken = env.GetValueOrDefault("DASHBOARD__FRONTEND__BROWSERTOKEN") ?? "";
         DashboardUrl = App.GetEndpoint(DashboardResource, "http");
 
-        using var shim = App.CreateHttpClient("shim", "http");
+        WorkKey = await App.Services.GetRequiredService<DistributedApplicationModel>().Resources.OfType<ParameterResource>()
+            .Single(p => p.Name == ShimWorkKey.ParameterName).GetValueAsync(default) ?? "";
+        using var shim = ShimClient();
         shim.Timeout = TimeSpan.FromMinutes(3);
         var response = await shim.PostAsync("/samples/run", null);
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"sample run failed: {body}");
         Sample = System.Text.Json.JsonSerializer.Deserialize<SampleRun>(body, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web))!;
+    }
+
+    /// <summary>A client of the shim's HTTP endpoint that sends the work key, as the dashboard's command does.</summary>
+    public HttpClient ShimClient()
+    {
+        var client = App.CreateHttpClient("shim", ShimResourceBuilderExtensions.HttpEndpointName);
+        client.DefaultRequestHeaders.Authorization = new(ShimWorkKey.Scheme, WorkKey);
+        return client;
     }
 
     /// <summary>The dashboard's environment as Aspire reports it (its API key and browser token are made per run).</summary>

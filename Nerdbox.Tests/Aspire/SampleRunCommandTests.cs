@@ -64,7 +64,7 @@ public sealed class SampleRunCommandTests(AppHostFixture app) : IAsyncLifetime
     [Fact]
     public async Task The_sample_endpoint_answers_400_naming_each_bad_field()
     {
-        using var shim = app.App.CreateHttpClient("shim", ShimResourceBuilderExtensions.HttpEndpointName);
+        using var shim = app.ShimClient();
         foreach (var (body, field) in new[]
         {
             ("""{"backend":"xen"}""", "backend"), ("""{"cpus":0}""", "cpus"), ("""{"cpus":17}""", "cpus"),
@@ -79,12 +79,28 @@ public sealed class SampleRunCommandTests(AppHostFixture app) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_sample_endpoint_refuses_a_request_without_the_AppHosts_work_key_even_from_loopback()
+    {
+        using var shim = app.App.CreateHttpClient("shim", ShimResourceBuilderExtensions.HttpEndpointName);
+        var ct = TestContext.Current.CancellationToken;
+        var none = await shim.PostAsync(SampleRunCommand.SampleRunPath, new StringContent("{}", System.Text.Encoding.UTF8, "application/json"), ct);
+        Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
+        Assert.Contains("work key", await none.Content.ReadAsStringAsync(ct));
+        shim.DefaultRequestHeaders.Authorization = new(ShimWorkKey.Scheme, app.WorkKey + "x");
+        var wrong = await shim.PostAsync(SampleRunCommand.SampleRunPath, new StringContent("{}", System.Text.Encoding.UTF8, "application/json"), ct);
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        Assert.Contains("the work key is wrong", await wrong.Content.ReadAsStringAsync(ct));
+    }
+
+    [Fact]
     public void The_backend_and_accelerator_parameters_reach_the_shims_settings()
     {
         Assert.True(app.App.ResourceNotifications.TryGetCurrentState("shim", out var shim));
         var env = shim!.Snapshot.EnvironmentVariables.ToDictionary(v => v.Name, v => v.Value);
         Assert.Equal("auto", env[ShimParameters.BackendEnvironment]);
         Assert.Equal("auto", env[ShimParameters.AcceleratorEnvironment]);
+        Assert.True(app.WorkKey.Length >= 32, "the AppHost generates a work key of 32 characters or more");
+        Assert.True(env.ContainsKey(ShimWorkKey.Environment), "the shim gets the work key");
     }
 
     [Fact]
