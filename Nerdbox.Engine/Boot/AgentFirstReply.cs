@@ -39,8 +39,10 @@ internal static class AgentFirstReply
 
     /// <summary>
     /// A vsock channel refuses (or, through libkrun's socket, drops) connections until the guest
-    /// agent listens; a virtio-serial port's socket can exist a moment before QEMU listens on it. So
-    /// the first probe is repeated while it fails as unavailable and the VM runs.
+    /// agent listens; a virtio-serial port's socket can exist a moment before QEMU listens on it; and
+    /// a port the agent opened before the host attached reads as closed, so the agent may end that
+    /// first connection (a GOAWAY) just as the host's bytes arrive. So the first probe, which changes
+    /// nothing in the guest, is repeated on a fresh connection while the connection fails and the VM runs.
     /// </summary>
     private static async Task<AsyncUnaryCall<ProbeClockResponse>> RetryWhileUnavailableAsync(IVmInstance vm, AgentClient agent,
         AsyncUnaryCall<ProbeClockResponse> call, DateTime deadline, CancellationToken ct)
@@ -52,7 +54,7 @@ internal static class AgentFirstReply
                 await call.ResponseAsync.WaitAsync(ct);
                 return call;
             }
-            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && DateTime.UtcNow < deadline && !vm.Exited.IsCompleted)
+            catch (RpcException e) when (IsConnectionFailure(e) && DateTime.UtcNow < deadline && !vm.Exited.IsCompleted)
             {
                 call.Dispose();
                 await Task.Delay(10, ct);
@@ -63,5 +65,15 @@ internal static class AgentFirstReply
                 return call;
             }
         }
+    }
+
+    /// <summary>The call never reached the agent's handler: the channel refused, or the agent's HTTP/2 connection ended under it.</summary>
+    private static bool IsConnectionFailure(RpcException e)
+    {
+        if (e.StatusCode == StatusCode.Unavailable) return true;
+        if (e.StatusCode != StatusCode.Internal) return false;
+        for (var inner = e.Status.DebugException; inner is not null; inner = inner.InnerException)
+            if (inner is HttpProtocolException or HttpIOException) return true;
+        return false;
     }
 }
