@@ -49,7 +49,7 @@ internal sealed class RelayBatchHarness : IFuzzHarness
         var sink = new InMemorySpanSink();
         var bounds = RelayBounds.Default;
         var relay = new GuestSpanRelay(new Traces.TracesClient(Unused), Clock, sink, bounds, VmStartedUtc, Resource);
-        relay.Forward(batch);
+        relay.ForwardAsync(batch).GetAwaiter().GetResult();
         Check(spansIn, relay.Stats, sink.Snapshot(), bounds);
         relay.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
