@@ -11,9 +11,16 @@ namespace Nerdbox.Tests.Reliability;
 /// </summary>
 internal static class CrashBundles
 {
+    /// <summary>
+    /// The container waits this long before it brings the guest down, so the failure lands mid-task, after
+    /// start has answered, as the tests mean it to. Nothing asserts on it: a start that had not answered yet
+    /// would fail the test with its own error, not pass it.
+    /// </summary>
+    private const int MidTaskDelaySeconds = 2;
+
     /// <summary>Writes <c>c</c> to <c>/proc/sysrq-trigger</c>: the kernel panics ("sysrq triggered crash"). The sample's /proc is writable.</summary>
     public static Task<string> KernelPanicAsync(Nerdbox.Testing.VmScratch scratch) =>
-        scratch.BundleAsync("panic", "sh", "-c", "echo container-started; echo c > /proc/sysrq-trigger; sleep 600");
+        scratch.BundleAsync("panic", "sh", "-c", $"echo container-started; sleep {MidTaskDelaySeconds}; echo c > /proc/sysrq-trigger; sleep 600");
 
     /// <summary>
     /// Shares the guest's PID namespace (so that PID 1 is the agent) and may ptrace it, then zeroes the
@@ -23,8 +30,9 @@ internal static class CrashBundles
     /// </summary>
     public static async Task<string> AgentCrashAsync(Nerdbox.Testing.VmScratch scratch)
     {
-        const string zeroAgentCode = """
+        var zeroAgentCode = $$"""
             echo container-started
+            sleep {{MidTaskDelaySeconds}}
             while read range perms offset dev inode path; do
               case "$perms:$path" in
                 r-xp:/init)

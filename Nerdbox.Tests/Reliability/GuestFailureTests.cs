@@ -68,11 +68,9 @@ public sealed class GuestFailureTests(GuestImageFixture fixture)
         var error = await Assert.ThrowsAsync<VmException>(() =>
             TaskRun.RunAsync(id, bundle, options, (_, data) => { lock (output) output.Append(System.Text.Encoding.UTF8.GetString(data.Span)); }));
 
-        lock (output)
-        {
-            Assert.Contains("container-started", output.ToString());
-            Assert.DoesNotContain("survived", output.ToString());
-        }
+        // The container's first line may or may not leave the guest before it goes down; that the run got as far
+        // as the container is shown by the start's span (AssertErrorSpans). What it must never print is that it survived.
+        lock (output) Assert.DoesNotContain("survived", output.ToString());
         var trace = await traceId.Task.WaitAsync(TimeSpan.FromSeconds(5));
         var spans = await traced.CollectAsync(trace, s => s.Any(x => x.Span.Name == "shim.Run") && s.Any(x => x.Span.Name == "shim.Wait"));
         // Every host span that started has ended, the failed ones included.
