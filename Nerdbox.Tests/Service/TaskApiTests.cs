@@ -65,15 +65,7 @@ public sealed class TaskApiTests(GuestImageFixture fixture)
 
         using var channel = Grpc.Net.Client.GrpcChannel.ForAddress("http://localhost", new Grpc.Net.Client.GrpcChannelOptions
         {
-            HttpHandler = new SocketsHttpHandler
-            {
-                ConnectCallback = async (_, ct) =>
-                {
-                    var s = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
-                    await s.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(socket), ct);
-                    return new System.Net.Sockets.NetworkStream(s, ownsSocket: true);
-                },
-            },
+            HttpHandler = new SocketsHttpHandler { ConnectCallback = (_, ct) => Nerdbox.Engine.Vm.UnixSocketConnection.ConnectAsync(socket, ct) },
         });
         var client = new Api.Shim.V1.Task.TaskClient(channel);
         var e = await Assert.ThrowsAsync<RpcException>(async () => await client.StateAsync(new StateRequest { Id = "nothing-here" }));
