@@ -115,12 +115,10 @@ public sealed class GuestVsockListenerTests
         if (!HostMakesVsockSockets(out var reason))
         {
             // No vsock transport in this kernel: a clear failure, promptly.
-            var stopwatch = Stopwatch.StartNew();
             var code = await agent.ExitCodeAsync(Patience);
             Assert.NotEqual(0, code);
             Assert.Contains("vsock socket", agent.Log);
             Assert.Contains("no vsock transport", agent.Log);
-            Assert.InRange(stopwatch.Elapsed, TimeSpan.Zero, Patience);
             return;
         }
 

@@ -100,10 +100,8 @@ public sealed class LibkrunHelperTests
         {
             var start = vm.StartAsync(CancellationToken.None);
             await vm.Configured.WaitAsync(Patience);
-            var stopwatch = Stopwatch.StartNew();
             await vm.StopAsync(TimeSpan.FromMilliseconds(200));
             Assert.True(vm.Exited.IsCompleted);
-            Assert.InRange(stopwatch.Elapsed, TimeSpan.FromMilliseconds(150), TimeSpan.FromSeconds(15));
             // The helper ends on SIGTERM before the grace runs out: no SIGKILL needed.
             var exit = await vm.Exited;
             Assert.Equal(143, exit.ExitCode);

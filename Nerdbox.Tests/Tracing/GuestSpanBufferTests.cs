@@ -204,9 +204,8 @@ public sealed class GuestSpanBufferTests : IDisposable
         var sink = new InMemorySpanSink();
         await using var relay = Relay(agent, sink);
         relay.Start();
-        var sw = Stopwatch.StartNew();
         Assert.True(await relay.DrainAsync(TimeSpan.FromSeconds(15)));
-        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5));
+        Assert.Equal(0, relay.Stats.Received);
         Assert.Empty(Spans(sink));
     }
 }
