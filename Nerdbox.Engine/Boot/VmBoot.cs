@@ -107,7 +107,8 @@ public sealed class VmBoot : IAsyncDisposable
         if (_options.RelaysGuestSpans)
         {
             var resource = GuestResource.Attributes(_options.Otel, _id, AgentInfo.AgentVersion, AgentInfo.KernelRelease, ranOn);
-            Relay = new GuestSpanRelay(agent.Traces, Clock, _options.GuestSpanSink!, _options.RelayBounds, Phases.VmmSpawned, resource);
+            Relay = new GuestSpanRelay(agent.Traces, Clock, _options.GuestSpanSink!, _options.RelayBounds, Phases.VmmSpawned, resource,
+                GuestResource.WorkloadAttributes(_id, ranOn), _options.WorkloadLogSink);
             Relay.Start();
         }
         PlaceGuestPoints();

@@ -25,6 +25,9 @@ public sealed record VmTaskOptions
     /// <summary>Where the guest's spans go; null leaves them in the guest.</summary>
     public ISpanSink? GuestSpanSink { get; init; }
 
+    /// <summary>Where the workloads' log records go (the OTLP destinations' logs endpoints); null drops and counts them.</summary>
+    public ILogSink? WorkloadLogSink { get; init; }
+
     /// <summary>The host's OpenTelemetry environment, for the guest's resource and whether its spans leave at all.</summary>
     public HostOtelEnvironment Otel { get; init; } = HostOtelEnvironment.None;
 
