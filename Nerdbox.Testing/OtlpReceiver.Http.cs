@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 using Microsoft.AspNetCore.Http;
-using Nerdbox.Telemetry.Otlp;
+using Nerdbox.Api.Otlp;
 
 namespace Nerdbox.Testing;
 
