@@ -14,7 +14,7 @@ public static class SampleBundle
     [
         "sh", "echo", "cat", "ls", "sleep", "true", "false", "uname", "env", "id", "hostname", "date", "mount", "ps", "seq", "wc", "head", "dd",
         // What scripts that speak OTLP/HTTP need: ids, JSON text, posting, time limits, and a look at the network.
-        "wget", "hexdump", "od", "sed", "tr", "cut", "awk", "grep", "printf", "sha256sum", "timeout", "ip", "tail",
+        "wget", "hexdump", "od", "sed", "tr", "cut", "awk", "grep", "printf", "sha256sum", "timeout", "ip", "tail", "nc",
     ];
 
     /// <summary>Where the app sample's script lives in its rootfs, and its settings file.</summary>
