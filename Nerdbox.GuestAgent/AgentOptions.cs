@@ -34,6 +34,12 @@ internal sealed class AgentOptions
     /// </summary>
     public IReadOnlyList<(string Id, int GrpcPort, int HttpPort)> WorkloadEndpoints { get; init; } = [];
 
+    /// <summary>
+    /// Host mode only (root): endpoints opened on 127.0.0.1:4317 and :4318 inside a network namespace, as
+    /// <c>--workload-netns ID=PATH</c> (<c>/proc/PID/ns/net</c>): a container's own path, without a container.
+    /// </summary>
+    public IReadOnlyList<(string Id, string Path)> WorkloadNamespaces { get; init; } = [];
+
     /// <summary>Host mode only, for the relay benchmark: spans to make once the host opens the trace stream.</summary>
     public long GenerateSpans { get; init; }
 
@@ -80,23 +86,27 @@ internal sealed class AgentOptions
             WorkloadBufferItems = (int)Positive(Arg("--workload-buffer-items"), 0, int.MaxValue),
             WorkloadBufferBytes = Positive(Arg("--workload-buffer-bytes"), 0, long.MaxValue),
             WorkloadEndpoints = ParseWorkloadEndpoints(args),
+            WorkloadNamespaces = Pairs(args, "--workload-netns").Select(p => (p.Id, p.Value)).ToList(),
         };
     }
 
-    private static List<(string, int, int)> ParseWorkloadEndpoints(string[] args)
+    private static List<(string, int, int)> ParseWorkloadEndpoints(string[] args) => Pairs(args, "--workload-endpoint").Select(p =>
+        int.TryParse(p.Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) && port <= 65534
+            ? (p.Id, port, port == 0 ? 0 : port + 1)
+            : throw new ArgumentException($"--workload-endpoint '{p.Id}={p.Value}': expected ID=PORT (gRPC on PORT, HTTP on PORT+1; 0 for free ports)")).ToList();
+
+    /// <summary>Every <c>NAME ID=VALUE</c> in the arguments, the id checked as a container id.</summary>
+    private static IEnumerable<(string Id, string Value)> Pairs(string[] args, string name)
     {
-        var endpoints = new List<(string, int, int)>();
         for (var i = 0; i + 1 < args.Length; i++)
         {
-            if (args[i] != "--workload-endpoint") continue;
+            if (args[i] != name) continue;
             var spec = args[i + 1];
-            var eq = spec.LastIndexOf('=');
-            if (eq <= 0 || !int.TryParse(spec[(eq + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) || port > 65534)
-                throw new ArgumentException($"--workload-endpoint '{spec}': expected ID=PORT (gRPC on PORT, HTTP on PORT+1; 0 for free ports)");
+            var eq = spec.IndexOf('=');
+            if (eq <= 0) throw new ArgumentException($"{name} '{spec}': expected ID=VALUE");
             Bundles.BundleStore.ValidateId(spec[..eq]);
-            endpoints.Add((spec[..eq], port, port == 0 ? 0 : port + 1));
+            yield return (spec[..eq], spec[(eq + 1)..]);
         }
-        return endpoints;
     }
 
     /// <summary>A positive whole number up to <paramref name="max"/>; the default when absent or not one.</summary>

@@ -29,6 +29,11 @@ internal static class WorkloadTelemetry
             var endpoint = endpoints.OpenOnLoopback(id, grpcPort, httpPort);
             Console.Error.WriteLine($"nerdbox-agent: workload endpoint {id}: grpc {endpoint.GrpcAddress} http {endpoint.HttpAddress}");
         }
+        foreach (var (id, path) in options.WorkloadNamespaces)
+        {
+            var broughtUp = endpoints.OpenInNamespace(id, path);
+            Console.Error.WriteLine($"nerdbox-agent: workload endpoint {id}: in {path}{(broughtUp ? ", loopback brought up" : "")}");
+        }
     }
 
     public static void MapWorkloadTelemetry(this WebApplication app)

@@ -59,7 +59,7 @@ public static class RunCommand
         TaskRun.Outcome run;
         try
         {
-            run = await TaskRun.RunAsync(id, request.Bundle, options with { GuestSpanSink = tracing.Sinks }, (isErr, data) =>
+            run = await TaskRun.RunAsync(id, request.Bundle, options with { GuestSpanSink = tracing.Sinks, WorkloadLogSink = tracing.Logs }, (isErr, data) =>
             {
                 lock (stdout) (isErr ? stderr : stdout).Write(data.Span);
             }, ct: ct);

@@ -47,7 +47,7 @@ public static class SampleRunEndpoint
         }
         try
         {
-            options = WithRequest(options, request!) with { GuestSpanSink = services.GetService<ISpanSink>() };
+            options = WithRequest(options, request!) with { GuestSpanSink = services.GetService<ISpanSink>(), WorkloadLogSink = services.GetService<ILogSink>() };
         }
         catch (VmException e)
         {
