@@ -13,7 +13,7 @@ namespace Nerdbox.Testing;
 
 /// <summary>
 /// A real OTLP trace collector for tests, on 127.0.0.1: OTLP/gRPC (<c>TraceService/Export</c>, HTTP/2
-/// cleartext) on one port and OTLP/HTTP (<c>POST /v1/traces</c>, protobuf, HTTP/1.1) on another.
+/// cleartext) on one port and OTLP/HTTP (<c>POST /v1/traces</c>, protobuf or JSON, HTTP/1.1) on another.
 /// It keeps what it receives (or, for benchmarks, only counts it), and can be told to reject or stall
 /// requests to test failure handling. Request bodies may be gzipped (HTTP Content-Encoding, gRPC's own).
 /// Logs arrive on both ports too (<c>LogsService/Export</c>, <c>POST /v1/logs</c>) and are kept as log records

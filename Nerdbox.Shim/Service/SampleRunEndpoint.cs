@@ -9,8 +9,9 @@ using Nerdbox.Engine.Bundles;
 namespace Nerdbox.Shim.Service;
 
 /// <summary>
-/// POST /samples/run: boots a VM with a busybox container that prints a line, and answers the
-/// run's trace id, exit status, output and boot phases (the dashboard's "boot a sample VM" command).
+/// POST /samples/run: boots a VM with the app sample (a busybox script that prints a line and posts its own
+/// start-up spans to the container's OTLP endpoint, so the run's trace runs on into the app's spans), and answers
+/// the run's trace id, exit status, output and boot phases (the dashboard's "boot a sample VM" command).
 /// The body may choose the backend, CPUs and memory (<see cref="SampleRunRequest"/>). It starts work,
 /// so it needs the <see cref="WorkKey"/> (checked before the body is read) and a free <see cref="WorkSlots"/> slot.
 /// </summary>
@@ -18,6 +19,7 @@ public static class SampleRunEndpoint
 {
     public const string Path = "/samples/run";
     public const int MaxBodyBytes = 16 * 1024;
+    public const string Greeting = "hello from a nerdbox sample VM";
 
     public static void MapSampleRun(this WebApplication app) => app.MapPost(Path, async (HttpRequest http, VmReadiness readiness, IServiceProvider services, CancellationToken ct) =>
     {
@@ -56,7 +58,7 @@ public static class SampleRunEndpoint
         var bundle = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "nerdbox-" + id);
         try
         {
-            await SampleBundle.CreateAsync(bundle, ["sh", "-c", "echo hello from a nerdbox sample VM; uname -sr"], ct);
+            await SampleBundle.CreateAppAsync(bundle, Greeting, ct);
             var run = await TaskRun.RunAsync(id, bundle, options, rootSpanName: "shim.SampleRun", ct: ct);
             return Results.Json(SampleRunResult.From(run, options));
         }

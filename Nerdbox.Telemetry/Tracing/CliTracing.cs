@@ -1,3 +1,4 @@
+using Nerdbox.Api.Otlp;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Configuration;
 using Nerdbox.Telemetry.Settings;
