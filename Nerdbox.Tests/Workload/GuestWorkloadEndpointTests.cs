@@ -19,6 +19,8 @@ using OpenTelemetry.Proto.Trace.V1;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using OtlpSpan = OpenTelemetry.Proto.Trace.V1.Span;
+using Resource = OpenTelemetry.Proto.Resource.V1.Resource;
+using StatusCode = Grpc.Core.StatusCode;
 
 namespace Nerdbox.Tests.Workload;
 
@@ -149,9 +151,9 @@ public sealed class GuestWorkloadEndpointTests
 
         // OTLP/JSON as a shell script would post it: hex ids.
         const string traceHex = "0af7651916cd43dd8448eb211c80319c", spanHex = "b7ad6b7169203331", parentHex = "00f067aa0ba902b7";
-        var json = $$"""
+        var json = $$$"""
             {"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"json-app"}}]},
-              "scopeSpans":[{"spans":[{"traceId":"{{traceHex}}","spanId":"{{spanHex}}","parentSpanId":"{{parentHex}}","name":"app.Ready","kind":1,
+              "scopeSpans":[{"spans":[{"traceId":"{{{traceHex}}}","spanId":"{{{spanHex}}}","parentSpanId":"{{{parentHex}}}","name":"app.Ready","kind":1,
                 "startTimeUnixNano":"1700000000000000001","endTimeUnixNano":"1700000000000000002"}]}]}]}
             """;
         using (var response = await PostAsync(httpUri, "/v1/traces", Encoding.UTF8.GetBytes(json), "application/json"))
