@@ -34,6 +34,9 @@ public sealed record VmTaskOptions
     /// <summary>The guest's spans are relayed: a sink is given and telemetry is not disabled.</summary>
     public bool RelaysGuestSpans => GuestSpanSink is not null && !Otel.SdkDisabled;
 
+    /// <summary>A workload span name whose first end is the app's readiness (<see cref="BootPhases.AppReady"/>); null: none.</summary>
+    public string? ReadyWhen { get; init; }
+
     /// <summary>What the host accepts from the guest; preparation tightens it to the environment's span limits.</summary>
     public RelayBounds RelayBounds { get; init; } = RelayBounds.Default;
 

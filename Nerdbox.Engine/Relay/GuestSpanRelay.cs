@@ -243,6 +243,7 @@ public sealed class GuestSpanRelay : IAsyncDisposable
         var forwarded = CheckScopes(scopes, batch.ScopeSpans, ref _workloadSpansReceived, _bounds.MaxWorkloadSpansPerVm, "over the per-VM workload limit");
         container.AddSpans(spans, forwarded);
         if (forwarded == 0) return;
+        if (_watch is { } watch) Watch(watch, batch);
         batch.Resource = WorkloadRelay.Resource(w.ResourceSpans!.Resource, container.ContainerId, _workloadIdentity, _sanitizer);
         accepted.Spans.Add(batch);
         accepted.SpanCount += forwarded;
@@ -281,6 +282,32 @@ public sealed class GuestSpanRelay : IAsyncDisposable
         batch.Resource = WorkloadRelay.Resource(w.ResourceLogs!.Resource, container.ContainerId, _workloadIdentity, _sanitizer);
         accepted.Logs.Add(batch);
         accepted.LogCount += forwarded;
+    }
+
+    private sealed record WatchedSpan(string Name, Action<DateTime> Ended)
+    {
+        public int Fired;
+    }
+
+    private WatchedSpan? _watch;
+
+    /// <summary>
+    /// Calls <paramref name="ended"/> once, with the host time at which it ended, for the first workload span
+    /// named <paramref name="name"/> that the relay forwards (after its bounds and clock correction). Set it
+    /// before <see cref="Start"/>; it is called on the relay's own thread.
+    /// </summary>
+    public void OnFirstWorkloadSpan(string name, Action<DateTime> ended) => _watch = new WatchedSpan(name, ended);
+
+    private static void Watch(WatchedSpan watch, ResourceSpans batch)
+    {
+        if (Volatile.Read(ref watch.Fired) == 1) return;
+        foreach (var scope in batch.ScopeSpans)
+            foreach (var span in scope.Spans)
+                if (span.Name == watch.Name && Interlocked.Exchange(ref watch.Fired, 1) == 0)
+                {
+                    watch.Ended(DateTime.UnixEpoch.AddTicks((long)(span.EndTimeUnixNano / 100)));
+                    return;
+                }
     }
 
     private WorkloadRelayStats? Container(string id) =>
