@@ -99,10 +99,10 @@ public sealed class DashboardTraceTests(AppHostFixture app) : IAsyncLifetime
             if (g.Name.Contains('/')) Assert.Equal("shim", parent.Service);
         }
         // The boot runs on into the app's own spans, under its own service name, children of the container's start.
-        var app = spans.Where(s => s.Service == Nerdbox.Engine.Bundles.SampleBundle.AppServiceName).ToList();
+        var appSpans = spans.Where(s => s.Service == Nerdbox.Engine.Bundles.SampleBundle.AppServiceName).ToList();
         foreach (var name in Nerdbox.Engine.Bundles.SampleBundle.AppSpans)
         {
-            var span = Assert.Single(app, s => s.Name == name);
+            var span = Assert.Single(appSpans, s => s.Name == name);
             Assert.True(byId.TryGetValue(span.ParentId, out var parent), $"{name} has no parent in the dashboard's trace");
             Assert.Equal("crun.Start", parent.Name);
             Assert.Equal(ShimTracing.GuestServiceName, parent.Service);
