@@ -397,4 +397,38 @@ public sealed class GuestWorkloadEndpointTests
         }
         Assert.Equal(40UL, (await StatsOfAsync(agent, "conn")).SpansReceived);
     }
+    [Fact]
+    public async Task An_endpoint_opened_in_a_network_namespace_brings_its_loopback_up_and_answers_there()
+    {
+        if (Environment.UserName != "root") Assert.Skip("joining a network namespace needs root");
+        foreach (var tool in new[] { "unshare", "nsenter", "curl" })
+            if (Nerdbox.Engine.Host.HostTools.Find(tool) is null) Assert.Skip(tool + " is not installed");
+
+        // A fresh namespace, as crun makes one for a container: only a loopback interface, down.
+        using var holder = Process.Start(new ProcessStartInfo("unshare", ["--net", "sleep", "300"]) { UseShellExecute = false })!;
+        try
+        {
+            var netns = $"/proc/{holder.Id}/ns/net";
+            while (File.ResolveLinkTarget(netns, false)?.Name == File.ResolveLinkTarget("/proc/self/ns/net", false)?.Name) await Task.Delay(10);
+            await using var agent = await HostAgent.StartAsync("--workload-netns", "inns=" + netns);
+            Assert.Contains($"workload endpoint inns: in {netns}, loopback brought up", agent.Log);
+            await using var stream = new GuestTraceStream(agent);
+
+            var json = """{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"from.inside"}]}]}]}""";
+            var curl = Process.Start(new ProcessStartInfo("nsenter", ["--net=" + netns, "curl", "-s", "-w", " %{http_code}", "-H", "Content-Type: application/json",
+                "--data", json, "http://127.0.0.1:4318/v1/traces"]) { RedirectStandardOutput = true, UseShellExecute = false })!;
+            var answer = await curl.StandardOutput.ReadToEndAsync();
+            await curl.WaitForExitAsync();
+            Assert.Equal("{} 200", answer);
+
+            await stream.WaitUntilAsync(s => s.WorkloadSpansByContainer.Any(), "the span posted from inside the namespace");
+            var (container, span) = Assert.Single(stream.WorkloadSpansByContainer);
+            Assert.Equal(("inns", "from.inside"), (container, span.Name));
+        }
+        finally
+        {
+            holder.Kill();
+            await holder.WaitForExitAsync();
+        }
+    }
 }
