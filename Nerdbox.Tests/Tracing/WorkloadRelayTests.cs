@@ -240,6 +240,24 @@ public sealed class WorkloadRelayTests : IAsyncLifetime
         Assert.Contains("dropped by host 0 spans, 1 logs", c1.ToString());
     }
 
+    [Fact]
+    public async Task The_first_workload_span_of_the_awaited_name_marks_app_ready_once_on_the_hosts_clock()
+    {
+        await using var relay = Relay();
+        var ready = new List<DateTime>();
+        relay.OnFirstWorkloadSpan("app.Ready", ready.Add);
+        var first = GuestSpan("app.Ready");
+        // The agent's own span of that name does not count: only the workload's do.
+        await relay.ForwardAsync(new SpanBatch { ScopeSpans = { new ScopeSpans { Spans = { GuestSpan("app.Ready") } } } });
+        Assert.Empty(ready);
+        var guestEnd = first.EndTimeUnixNano;
+        await relay.ForwardAsync(new SpanBatch { WorkloadSpans = { Workload("c1", Resource(), GuestSpan("app.LoadConfig"), first) } });
+        await relay.ForwardAsync(new SpanBatch { WorkloadSpans = { Workload("c1", Resource(), GuestSpan("app.Ready")) } });
+
+        var at = Assert.Single(ready);
+        Assert.Equal(DateTime.UnixEpoch.AddTicks((long)((guestEnd - (ulong)OffsetNs) / 100)), at);
+    }
+
     [Theory]
     [InlineData("http://collector:4318/v1/traces", "http://collector:4318/v1/logs")]
     [InlineData("https://otel.example.com/otlp/v1/traces", "https://otel.example.com/otlp/v1/logs")]
