@@ -8,6 +8,7 @@ using Nerdbox.GuestAgent.Native;
 using Nerdbox.GuestAgent.Services;
 using Nerdbox.GuestAgent.Tasks;
 using Nerdbox.GuestAgent.Tracing;
+using Nerdbox.GuestAgent.Workload;
 
 // The guest agent. As a VM's /init: mounts, modules, reaping, then gRPC on the host channel, and
 // power-off at the end. As a host process: the same services on a unix socket (for tests).
@@ -33,7 +34,7 @@ try
     }
     ChildReaper.Instance.Start();
     var options = AgentOptions.Parse(args, isPid1);
-    GuestTracing.Start(options.SpanBufferSpans, options.SpanBufferBytes);
+    GuestTracing.Start(options.SpanBufferSpans, options.SpanBufferBytes, options.WorkloadBufferItems, options.WorkloadBufferBytes);
     Directory.CreateDirectory(options.BundleRoot);
     var endpoint = AgentChannel.Resolve(options.ChannelSpec, TimeSpan.FromSeconds(10));
     options.ChannelDescription = endpoint.ToString() ?? "";
@@ -71,12 +72,14 @@ try
 
     // After UseSockets, which registers its factory only when none is there yet.
     builder.Services.AddSingleton<IConnectionListenerFactory, ChannelListenerFactory>();
+    builder.AddWorkloadTelemetry(options);
 
     var app = builder.Build();
     app.MapGrpcService<SystemService>();
     app.MapGrpcService<BundleService>();
     app.MapGrpcService<TaskService>();
     app.MapGrpcService<TracesService>();
+    app.MapWorkloadTelemetry();
     await app.StartAsync();
     timeline.ListenerReadyNs = BootClock.BootNs();
     if (isPid1) _ = Task.Run(() => KernelModules.LoadDeferred(Log));

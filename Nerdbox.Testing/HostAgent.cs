@@ -100,6 +100,19 @@ public sealed class HostAgent : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>
+    /// The addresses of a workload endpoint the agent was started with (<c>--workload-endpoint ID=PORT</c>),
+    /// as it logged them: OTLP/gRPC and OTLP/HTTP base addresses.
+    /// </summary>
+    public (Uri Grpc, Uri Http) WorkloadEndpoint(string containerId)
+    {
+        var prefix = $"workload endpoint {containerId}: grpc ";
+        var line = Log.Split('\n').FirstOrDefault(l => l.Contains(prefix, StringComparison.Ordinal))
+            ?? throw new InvalidOperationException($"the agent opened no workload endpoint '{containerId}':\n{Log}");
+        var parts = line[(line.IndexOf(prefix, StringComparison.Ordinal) + prefix.Length)..].Split(' ');
+        return (new Uri("http://" + parts[0]), new Uri("http://" + parts[2]));
+    }
+
     /// <summary>Connects to the agent's socket, retrying while it is not there yet and the agent runs.</summary>
     private async ValueTask<Stream> ConnectAsync(CancellationToken ct)
     {

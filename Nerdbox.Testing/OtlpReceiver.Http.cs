@@ -1,20 +1,39 @@
 using Google.Protobuf;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 using Microsoft.AspNetCore.Http;
+using Nerdbox.Api.Otlp;
 
 namespace Nerdbox.Testing;
 
-/// <summary>The OTLP/HTTP face: <c>POST /v1/traces</c> (protobuf), and logs and metrics kept as they came.</summary>
+/// <summary>
+/// The OTLP/HTTP face: <c>POST /v1/traces</c> in protobuf or JSON (answered in the request's encoding; a body that
+/// does not parse is a 400 naming why), and logs and metrics kept as they came.
+/// </summary>
 public sealed partial class OtlpReceiver
 {
+    private static readonly JsonFormatter ResponseJson = new(JsonFormatter.Settings.Default);
+
     private async Task HandleHttpAsync(HttpContext context)
     {
-        if (context.Request.ContentType?.StartsWith("application/x-protobuf", StringComparison.OrdinalIgnoreCase) != true)
+        var contentType = context.Request.ContentType ?? "";
+        var json = contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase);
+        if (!json && !contentType.StartsWith("application/x-protobuf", StringComparison.OrdinalIgnoreCase))
         {
             context.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
             return;
         }
-        var request = ExportTraceServiceRequest.Parser.ParseFrom(await ReadBodyAsync(context));
+        ExportTraceServiceRequest request;
+        try
+        {
+            var body = await ReadBodyAsync(context);
+            request = json ? OtlpJson.Parse(System.Text.Encoding.UTF8.GetString(body)) : ExportTraceServiceRequest.Parser.ParseFrom(body);
+        }
+        catch (Exception e) when (e is OtlpJsonException or InvalidProtocolBufferException)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await context.Response.WriteAsync($"not an OTLP trace export request: {e.Message}", context.RequestAborted);
+            return;
+        }
         var headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
         ExportTraceServiceResponse? response;
         Rejection? rejection;
@@ -34,6 +53,12 @@ public sealed partial class OtlpReceiver
                 context.Response.Headers.RetryAfter = rejection.RetryAfterAsDate
                     ? DateTimeOffset.UtcNow.Add(after).ToString("R")
                     : ((long)Math.Ceiling(after.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return;
+        }
+        if (json)
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(ResponseJson.Format(response), context.RequestAborted);
             return;
         }
         context.Response.ContentType = "application/x-protobuf";

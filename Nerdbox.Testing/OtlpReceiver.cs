@@ -13,10 +13,11 @@ namespace Nerdbox.Testing;
 
 /// <summary>
 /// A real OTLP trace collector for tests, on 127.0.0.1: OTLP/gRPC (<c>TraceService/Export</c>, HTTP/2
-/// cleartext) on one port and OTLP/HTTP (<c>POST /v1/traces</c>, protobuf, HTTP/1.1) on another.
+/// cleartext) on one port and OTLP/HTTP (<c>POST /v1/traces</c>, protobuf or JSON, HTTP/1.1) on another.
 /// It keeps what it receives (or, for benchmarks, only counts it), and can be told to reject or stall
 /// requests to test failure handling. Request bodies may be gzipped (HTTP Content-Encoding, gRPC's own).
-/// Logs and metrics POSTed to <c>/v1/logs</c> and <c>/v1/metrics</c> are kept as they came.
+/// Logs arrive on both ports too (<c>LogsService/Export</c>, <c>POST /v1/logs</c>) and are kept as log records
+/// (<see cref="Logs"/>); logs and metrics POSTed to <c>/v1/logs</c> and <c>/v1/metrics</c> are also kept as they came.
 /// </summary>
 public sealed partial class OtlpReceiver : IAsyncDisposable
 {
@@ -129,8 +130,9 @@ public sealed partial class OtlpReceiver : IAsyncDisposable
 
         var app = builder.Build();
         app.MapGrpcService<TraceServiceEndpoint>();
+        app.MapGrpcService<LogsServiceEndpoint>();
         app.MapPost("/v1/traces", receiver.HandleHttpAsync);
-        app.MapPost("/v1/logs", context => receiver.HandleSignalAsync("logs", context));
+        app.MapPost("/v1/logs", receiver.HandleLogsAsync);
         app.MapPost("/v1/metrics", context => receiver.HandleSignalAsync("metrics", context));
         await app.StartAsync();
         receiver._app = app;

@@ -13,6 +13,10 @@ public static class AgentKernelArgs
     public const string SpanBufferSpans = "nerdbox.spans.max";
     public const string SpanBufferBytes = "nerdbox.spans.max_bytes";
 
+    /// <summary>Bounds of the workloads' share of the guest buffer, in items (spans and log records) and bytes.</summary>
+    public const string WorkloadBufferItems = "nerdbox.workload.max";
+    public const string WorkloadBufferBytes = "nerdbox.workload.max_bytes";
+
     /// <summary>Verbose agent logging on the console.</summary>
     public const string Debug = "nerdbox.debug";
 

@@ -23,6 +23,12 @@ public sealed class BootPhases
     public DateTime? FirstOutput;
     public DateTime? Exited;
 
+    /// <summary>The workload span whose end means the app is ready (<c>--ready-when</c>); null when none was asked for.</summary>
+    public string? ReadyWhen;
+
+    /// <summary>When the first workload span named <see cref="ReadyWhen"/> ended, on the host's clock.</summary>
+    public DateTime? AppReady;
+
     /// <summary>Half the round trip that placed the guest's points: how far off they may be.</summary>
     public TimeSpan GuestPointUncertainty;
 
@@ -47,6 +53,14 @@ public sealed class BootPhases
     /// <summary>VMM spawn to the container's first output.</summary>
     public TimeSpan? BootToOutput => FirstOutput is { } f ? f - VmmSpawned : null;
 
+    /// <summary>VMM spawn to the end of the first workload span named <see cref="ReadyWhen"/>: from the same origin as <see cref="BootToOutput"/>.</summary>
+    public TimeSpan? BootToAppReady => AppReady is { } r ? r - VmmSpawned : null;
+
+    /// <summary>The summary's app-ready line: its time, or that the span never came; null when none was asked for.</summary>
+    public string? AppReadyLine() => ReadyWhen is not { } name ? null
+        : BootToAppReady is { } ready ? $"{"boot to app ready",-20} {"",9} {ready.TotalMilliseconds,8:0}  (end of the first workload span '{name}')"
+        : $"app ready: no workload span named '{name}' arrived before the run ended";
+
     public string Summary()
     {
         var sb = new System.Text.StringBuilder();
@@ -58,6 +72,7 @@ public sealed class BootPhases
             sb.AppendLine($"{p.Name,-20} {at} {took}");
         }
         if (BootToOutput is { } total) sb.AppendLine($"{"boot to output",-20} {"",9} {total.TotalMilliseconds,8:0}");
+        if (AppReadyLine() is { } ready) sb.AppendLine(ready);
         sb.Append($"(guest points ±{GuestPointUncertainty.TotalMilliseconds:0.0} ms)");
         return sb.ToString();
     }

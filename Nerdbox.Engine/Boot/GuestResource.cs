@@ -27,4 +27,19 @@ public static class GuestResource
         foreach (var (key, value) in ranOn) attributes[key] = value;
         return attributes;
     }
+
+    /// <summary>
+    /// The VM's identity on a workload's own resource: its id as <c>nerdbox.vm.id</c> (the workload's
+    /// <c>service.instance.id</c> is its own) and what the boot ran on. The host sets these; they win over
+    /// anything the workload says. The relay adds <c>container.id</c> itself.
+    /// </summary>
+    public static Dictionary<string, string> WorkloadAttributes(string vmId, IEnumerable<KeyValuePair<string, string>> ranOn)
+    {
+        var attributes = new Dictionary<string, string>(StringComparer.Ordinal) { [VmIdKey] = vmId };
+        foreach (var (key, value) in ranOn) attributes[key] = value;
+        return attributes;
+    }
+
+    /// <summary>The VM's id on a workload's resource.</summary>
+    public const string VmIdKey = "nerdbox.vm.id";
 }

@@ -64,6 +64,7 @@ public sealed class VmBoot : IAsyncDisposable
             KernelArgs = _options.GuestKernelArgs,
         };
         bootSpan?.SetTag("nerdbox.vm.backend", _options.Backend.Name);
+        Phases.ReadyWhen = _options.ReadyWhen;
         // The VMM's own start: process spawn until it has set the machine up (its agent socket exists).
         await ShimTracing.InSpanAsync("vm.VMMStart", async span =>
         {
@@ -107,7 +108,9 @@ public sealed class VmBoot : IAsyncDisposable
         if (_options.RelaysGuestSpans)
         {
             var resource = GuestResource.Attributes(_options.Otel, _id, AgentInfo.AgentVersion, AgentInfo.KernelRelease, ranOn);
-            Relay = new GuestSpanRelay(agent.Traces, Clock, _options.GuestSpanSink!, _options.RelayBounds, Phases.VmmSpawned, resource);
+            Relay = new GuestSpanRelay(agent.Traces, Clock, _options.GuestSpanSink!, _options.RelayBounds, Phases.VmmSpawned, resource,
+                GuestResource.WorkloadAttributes(_id, ranOn), _options.WorkloadLogSink);
+            if (_options.ReadyWhen is { } name) Relay.OnFirstWorkloadSpan(name, ended => Phases.AppReady ??= ended);
             Relay.Start();
         }
         PlaceGuestPoints();

@@ -25,11 +25,17 @@ public sealed record VmTaskOptions
     /// <summary>Where the guest's spans go; null leaves them in the guest.</summary>
     public ISpanSink? GuestSpanSink { get; init; }
 
+    /// <summary>Where the workloads' log records go (the OTLP destinations' logs endpoints); null drops and counts them.</summary>
+    public ILogSink? WorkloadLogSink { get; init; }
+
     /// <summary>The host's OpenTelemetry environment, for the guest's resource and whether its spans leave at all.</summary>
     public HostOtelEnvironment Otel { get; init; } = HostOtelEnvironment.None;
 
     /// <summary>The guest's spans are relayed: a sink is given and telemetry is not disabled.</summary>
     public bool RelaysGuestSpans => GuestSpanSink is not null && !Otel.SdkDisabled;
+
+    /// <summary>A workload span name whose first end is the app's readiness (<see cref="BootPhases.AppReady"/>); null: none.</summary>
+    public string? ReadyWhen { get; init; }
 
     /// <summary>What the host accepts from the guest; preparation tightens it to the environment's span limits.</summary>
     public RelayBounds RelayBounds { get; init; } = RelayBounds.Default;

@@ -5,11 +5,45 @@ namespace Nerdbox.Engine.Bundles;
 
 /// <summary>
 /// Makes a small OCI bundle from the host's static busybox: a rootfs with busybox and its applet
-/// links, and a config.json that runs the given command.
+/// links, and a config.json that runs the given command. The app sample (<see cref="CreateAppAsync"/>) runs a
+/// script that traces its own start-up to the OTLP endpoint the agent gives the container.
 /// </summary>
 public static class SampleBundle
 {
-    public static readonly string[] Applets = ["sh", "echo", "cat", "ls", "sleep", "true", "false", "uname", "env", "id", "hostname", "date", "mount", "ps", "seq", "wc", "head", "dd"];
+    public static readonly string[] Applets =
+    [
+        "sh", "echo", "cat", "ls", "sleep", "true", "false", "uname", "env", "id", "hostname", "date", "mount", "ps", "seq", "wc", "head", "dd",
+        // What scripts that speak OTLP/HTTP need: ids, JSON text, posting, time limits, and a look at the network.
+        "wget", "hexdump", "od", "sed", "tr", "cut", "awk", "grep", "printf", "sha256sum", "timeout", "ip", "tail", "nc",
+    ];
+
+    /// <summary>Where the app sample's script lives in its rootfs, and its settings file.</summary>
+    public const string AppScriptPath = "/app/sample-app.sh";
+    public const string AppSettingsPath = "/etc/sample-app.conf";
+
+    /// <summary>The service name the app sample's spans carry.</summary>
+    public const string AppServiceName = "sample-app";
+
+    /// <summary>The app sample's spans, in the order it makes them; the last one ends when the app is ready.</summary>
+    public static readonly string[] AppSpans = ["app.LoadConfig", "app.Ready"];
+
+    /// <summary>
+    /// A bundle whose process is the sample app: it prints <paramref name="greeting"/>, and posts its spans as
+    /// OTLP/JSON to <c>$OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces</c> under <c>$TRACEPARENT</c> (or says it cannot).
+    /// </summary>
+    public static async Task CreateAppAsync(string directory, string greeting, CancellationToken ct = default)
+    {
+        await CreateAsync(directory, ["sh", AppScriptPath, greeting], ct);
+        var rootfs = Path.Combine(directory, "rootfs");
+        await using (var script = typeof(SampleBundle).Assembly.GetManifestResourceStream("Nerdbox.Engine.Bundles.sample-app.sh")
+            ?? throw new InvalidOperationException("the sample app's script is not embedded"))
+        {
+            Directory.CreateDirectory(Path.Combine(rootfs, "app"));
+            await using var file = File.Create(Path.Combine(rootfs, AppScriptPath.TrimStart('/')));
+            await script.CopyToAsync(file, ct);
+        }
+        await File.WriteAllTextAsync(Path.Combine(rootfs, AppSettingsPath.TrimStart('/')), "# the sample app's settings\nlisten=:8080\nworkers=2\nlog.level=info\n", ct);
+    }
 
     public static async Task CreateAsync(string directory, IReadOnlyList<string> args, CancellationToken ct = default)
     {

@@ -29,6 +29,20 @@ public sealed record RelayBounds
     public int MaxAttributesPerLink { get; init; } = 64;
     public int MaxScopeNameLength { get; init; } = 128;
 
+    /// <summary>Workload spans accepted from one VM over its life, apart from the agent's: a workload never uses up the boot's allowance.</summary>
+    public long MaxWorkloadSpansPerVm { get; init; } = 2_000_000;
+
+    /// <summary>Workload log records accepted from one VM over its life.</summary>
+    public long MaxWorkloadLogsPerVm { get; init; } = 2_000_000;
+
+    /// <summary>Containers whose telemetry is relayed and counted apart; the guest names them, so their number is bounded too.</summary>
+    public int MaxWorkloadContainers { get; init; } = 64;
+
+    public int MaxContainerIdLength { get; init; } = 128;
+
+    /// <summary>Attributes of a workload's resource, at most (its keys and values are bounded as a span's are).</summary>
+    public int MaxResourceAttributes { get; init; } = 64;
+
     /// <summary>Longest span accepted.</summary>
     public TimeSpan MaxDuration { get; init; } = TimeSpan.FromHours(1);
 

@@ -1,9 +1,13 @@
 using System.Diagnostics.Metrics;
+using Nerdbox.Api.Traces.V1;
 using Nerdbox.Telemetry;
 
 namespace Nerdbox.Engine.Relay;
 
-/// <summary>What the relay did with a VM's spans; the totals also go to the Nerdbox.Shim meter.</summary>
+/// <summary>
+/// What the relay did with a VM's spans (the agent's and its workloads' together); the totals also go to the
+/// Nerdbox.Shim meter. Each container's own telemetry is counted apart as well (<see cref="Workloads"/>).
+/// </summary>
 public sealed class RelayStats
 {
     private static readonly Counter<long> ForwardedCounter = ShimTracing.Meter.CreateCounter<long>("nerdbox.relay.spans_forwarded", description: "guest spans forwarded to the sinks");
@@ -13,6 +17,8 @@ public sealed class RelayStats
 
     private long _received, _forwarded, _truncated, _guestDropped, _rateWaits;
     private readonly Dictionary<string, long> _dropped = new();
+    private readonly Dictionary<string, long> _logsDropped = new();
+    private readonly Dictionary<string, WorkloadRelayStats> _workloads = new(StringComparer.Ordinal);
 
     public long Received => Interlocked.Read(ref _received);
     public long Forwarded => Interlocked.Read(ref _forwarded);
@@ -28,18 +34,52 @@ public sealed class RelayStats
 
     public IReadOnlyDictionary<string, long> DroppedByReason { get { lock (_dropped) return new Dictionary<string, long>(_dropped); } }
 
+    /// <summary>Each container whose endpoint sent or refused anything, in the order first seen.</summary>
+    public IReadOnlyList<WorkloadRelayStats> Workloads { get { lock (_workloads) return [.. _workloads.Values]; } }
+
+    /// <summary>The container's counters, made on first sight; null once <paramref name="maxContainers"/> are tracked (the guest names them, so they are bounded).</summary>
+    internal WorkloadRelayStats? Workload(string containerId, int maxContainers)
+    {
+        lock (_workloads)
+        {
+            if (_workloads.TryGetValue(containerId, out var stats)) return stats;
+            if (_workloads.Count >= maxContainers) return null;
+            return _workloads[containerId] = new WorkloadRelayStats(containerId);
+        }
+    }
+
+    /// <summary>The guest's own counters, from a batch or a drain answer.</summary>
+    internal void SetGuest(BufferStats stats, RelayBounds bounds)
+    {
+        SetGuestDropped((long)stats.SpansDropped);
+        foreach (var w in stats.Workloads)
+            if (WorkloadRelay.ContainerId(w.ContainerId, bounds) is { } id && Workload(id, bounds.MaxWorkloadContainers) is { } container)
+                container.SetGuest(w);
+    }
+
     internal long AddReceived(long n) => Interlocked.Add(ref _received, n);
 
     internal void AddForwarded(long n)
     {
+        if (n == 0) return;
         Interlocked.Add(ref _forwarded, n);
         ForwardedCounter.Add(n);
     }
 
     internal void AddDropped(string reason, long n = 1)
     {
+        if (n == 0) return;
         lock (_dropped) _dropped[reason] = _dropped.GetValueOrDefault(reason) + n;
         DroppedCounter.Add(n, new KeyValuePair<string, object?>("reason", reason));
+    }
+
+    /// <summary>Workload log records the host dropped, by reason (the per-container counts are in <see cref="Workloads"/>).</summary>
+    public IReadOnlyDictionary<string, long> LogsDroppedByReason { get { lock (_logsDropped) return new Dictionary<string, long>(_logsDropped); } }
+
+    internal void AddLogsDropped(string reason, long n = 1)
+    {
+        if (n == 0) return;
+        lock (_logsDropped) _logsDropped[reason] = _logsDropped.GetValueOrDefault(reason) + n;
     }
 
     internal void AddRateWait() => Interlocked.Increment(ref _rateWaits);

@@ -1,12 +1,15 @@
 using Google.Protobuf;
 using OpenTelemetry.Proto.Common.V1;
+using OpenTelemetry.Proto.Logs.V1;
 using OpenTelemetry.Proto.Trace.V1;
+using OtlpResource = OpenTelemetry.Proto.Resource.V1.Resource;
 
 namespace Nerdbox.Engine.Relay;
 
 /// <summary>
 /// Checks one guest span against the <see cref="RelayBounds"/>: drops what cannot be trusted at
-/// all (bad ids, impossible times) and cuts what is merely too large, counting both.
+/// all (bad ids, impossible times) and cuts what is merely too large, counting both. A workload's
+/// resource and log records pass the same checks, so nothing from the guest escapes the bounds.
 /// </summary>
 internal sealed class SpanSanitizer(RelayBounds bounds, RelayStats stats)
 {
@@ -50,6 +53,30 @@ internal sealed class SpanSanitizer(RelayBounds bounds, RelayStats stats)
             l.DroppedAttributesCount += d;
         }
         if (span.Status is { Message.Length: > 1024 } status) { status.Message = status.Message[..1024]; cut++; }
+        stats.AddTruncated(cut);
+        return null;
+    }
+
+    /// <summary>Cuts a workload's resource to the bounds in place: as many attributes as a span may have, each bounded alike.</summary>
+    public void CheckResource(OtlpResource resource)
+    {
+        var cut = TrimAttributes(resource.Attributes, bounds.MaxResourceAttributes, out var dropped);
+        resource.DroppedAttributesCount += dropped;
+        stats.AddTruncated(cut);
+    }
+
+    /// <summary>Returns the reason to drop a workload's log record, or null after cutting it to size in place.</summary>
+    public string? CheckLogRecord(LogRecord record)
+    {
+        if (record.TraceId.Length is not (0 or 16)) return "bad trace id";
+        if (record.SpanId.Length is not (0 or 8)) return "bad span id";
+        if (record.TimeUnixNano == 0 && record.ObservedTimeUnixNano == 0) return "bad timestamps";
+        long cut = 0;
+        if (record.SeverityText.Length > 64) { record.SeverityText = record.SeverityText[..64]; cut++; }
+        if (record.EventName.Length > bounds.MaxNameLength) { record.EventName = record.EventName[..bounds.MaxNameLength]; cut++; }
+        cut += TrimValue(record.Body, depth: 0);
+        cut += TrimAttributes(record.Attributes, bounds.MaxAttributesPerSpan, out var dropped);
+        record.DroppedAttributesCount += dropped;
         stats.AddTruncated(cut);
         return null;
     }

@@ -112,6 +112,18 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "setsockopt", SetLastError = true)]
     public static partial int SetSockOpt(int fd, int level, int name, void* value, int valueLen);
 
+    // A thread's network namespace (a container's endpoint sockets are made inside the container's).
+    public const int CLONE_NEWNET = 0x40000000;
+
+    [LibraryImport(Lib, EntryPoint = "setns", SetLastError = true)]
+    public static partial int SetNs(int fd, int nsType);
+
+    [LibraryImport(Lib, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Open(string path, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int Ioctl(int fd, ulong request, void* arg);
+
     /// <summary>syslog(2): <c>SYSLOG_ACTION_READ_ALL</c> (3) copies the log buffer without consuming it; <c>SIZE_BUFFER</c> (10) gives its size.</summary>
     [LibraryImport(Lib, EntryPoint = "klogctl", SetLastError = true)]
     public static partial int Klogctl(int type, byte* buffer, int length);

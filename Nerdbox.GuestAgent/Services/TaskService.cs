@@ -1,16 +1,18 @@
 using Task = System.Threading.Tasks.Task;
 using TaskStatus = Nerdbox.Api.Task.V1.TaskStatus;
+using System.Diagnostics;
 using System.Collections.Concurrent;
 using Grpc.Core;
 using Nerdbox.Api.Task.V1;
 using Nerdbox.GuestAgent.Bundles;
 using Nerdbox.GuestAgent.Tasks;
 using Nerdbox.GuestAgent.Tracing;
+using Nerdbox.GuestAgent.Workload;
 
 namespace Nerdbox.GuestAgent.Services;
 
 /// <summary>The guest's task service: one crun container per task id.</summary>
-internal sealed class TaskService(BundleStore bundles, AgentOptions options) : Api.Task.V1.Task.TaskBase
+internal sealed class TaskService(BundleStore bundles, AgentOptions options, WorkloadEndpoints workloadEndpoints) : Api.Task.V1.Task.TaskBase
 {
     /// <summary>Output buffers that exist before their task, so that the host can attach to the output first.</summary>
     public const int MaxPendingOutputs = 64;
@@ -40,7 +42,9 @@ internal sealed class TaskService(BundleStore bundles, AgentOptions options) : A
             throw new RpcException(new Status(StatusCode.AlreadyExists, $"task '{request.Id}' exists already"));
         try
         {
+            var workload = WorkloadTelemetryFor(container, span);
             await container.CreateAsync();
+            if (workload.Endpoint) OpenWorkloadEndpoint(container, span);
         }
         catch (Exception e)
         {
@@ -49,6 +53,45 @@ internal sealed class TaskService(BundleStore bundles, AgentOptions options) : A
             throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message));
         }
         return new CreateTaskResponse { Pid = (uint)container.Pid };
+    }
+
+    /// <summary>Gives the bundle its OTLP variables (and a network namespace); the create span says what was given.</summary>
+    private static WorkloadEnvironment.Given WorkloadTelemetryFor(Container container, Activity? span)
+    {
+        // The start span's id is chosen now, so the workload can be told its parent before the span exists.
+        ActivityContext? startParent = null;
+        if (span is { Recorded: true })
+        {
+            var id = ActivitySpanId.CreateRandom();
+            container.ChosenStartSpan = (id, span.Context);
+            startParent = new ActivityContext(span.TraceId, id, ActivityTraceFlags.Recorded);
+        }
+        var given = WorkloadEnvironment.Give(container.BundlePath, startParent);
+        span?.SetTag("nerdbox.workload.endpoint", given.Description);
+        if (given.KeptFromBundle.Count > 0) span?.SetTag("nerdbox.workload.env_from_bundle", string.Join(',', given.KeptFromBundle));
+        return given;
+    }
+
+    /// <summary>
+    /// Opens the container's endpoint inside its network namespace, between create and start. A failure leaves the
+    /// container without one (its exports will fail) and says so on the span, but does not fail the create.
+    /// </summary>
+    private void OpenWorkloadEndpoint(Container container, Activity? span)
+    {
+        try
+        {
+            var broughtUp = workloadEndpoints.OpenInNamespace(container.Id, $"/proc/{container.Pid}/ns/net");
+            if (broughtUp) span?.SetTag("nerdbox.workload.loopback_brought_up", true);
+        }
+        catch (Exception e)
+        {
+            span?.SetTag("nerdbox.workload.endpoint", "none: " + e.Message);
+            span?.AddEvent(new ActivityEvent("exception", tags: new ActivityTagsCollection
+            {
+                ["exception.type"] = e.GetType().FullName,
+                ["exception.message"] = e.Message,
+            }));
+        }
     }
 
     public override async Task<StartTaskResponse> Start(StartTaskRequest request, ServerCallContext context)
@@ -100,6 +143,7 @@ internal sealed class TaskService(BundleStore bundles, AgentOptions options) : A
         if (container.Status is TaskStatus.Running)
             throw new RpcException(new Status(StatusCode.FailedPrecondition, $"task '{request.Id}' is running; kill it first"));
         await container.DeleteAsync();
+        await workloadEndpoints.CloseAsync(request.Id);
         _containers.TryRemove(request.Id, out _);
         _outputs.TryRemove(request.Id, out _);
         bundles.Remove(Path.GetFileName(container.BundlePath));

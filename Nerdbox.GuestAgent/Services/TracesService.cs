@@ -4,7 +4,7 @@ using Nerdbox.GuestAgent.Tracing;
 
 namespace Nerdbox.GuestAgent.Services;
 
-/// <summary>Streams the guest's buffered spans to the host in batches.</summary>
+/// <summary>Streams the guest's buffered spans, and its workloads' spans and log records, to the host in batches.</summary>
 internal sealed class TracesService : Traces.TracesBase
 {
     public const int MaxBatchSpans = 512;
@@ -34,7 +34,8 @@ internal sealed class TracesService : Traces.TracesBase
 
     public override Task<DrainResponse> Drain(DrainRequest request, ServerCallContext context)
     {
+        var taken = GuestTracing.Buffer.Workloads.ItemsTaken;
         var stats = GuestTracing.Buffer.Stats();
-        return Task.FromResult(new DrainResponse { SpansRecorded = stats.SpansRecorded, Stats = stats });
+        return Task.FromResult(new DrainResponse { SpansRecorded = stats.SpansRecorded, Stats = stats, WorkloadItemsTaken = taken });
     }
 }

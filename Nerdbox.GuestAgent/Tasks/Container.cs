@@ -33,6 +33,12 @@ internal sealed class Container
     public OutputBuffer Output { get; }
     public Task<(int Status, ulong At)> Exited => _exited.Task;
 
+    /// <summary>
+    /// The span id chosen at create for this container's <c>crun.Start</c> span (its workload was told it as
+    /// <c>TRACEPARENT</c>), and the create's context, whose trace the start span joins.
+    /// </summary>
+    public (ActivitySpanId SpanId, ActivityContext CreateContext)? ChosenStartSpan { get; set; }
+
     private string LogPath => Path.Combine(BundlePath, "crun.log");
 
     private string[] Global(params string[] args) => ["--root", _stateRoot, "--log", "file:" + LogPath, .. args];
@@ -76,7 +82,7 @@ internal sealed class Container
     public async Task StartAsync()
     {
         if (Status != TaskStatus.Created) throw new InvalidOperationException($"task '{Id}' is {Status}, not created");
-        await RunCrunAsync("crun.Start", "start", Id);
+        await RunCrunAsync(StartStartSpan(), "start", Id);
         if (Status == TaskStatus.Created) Status = TaskStatus.Running;
     }
 
@@ -100,9 +106,33 @@ internal sealed class Container
         return span;
     }
 
-    private async Task RunCrunAsync(string spanName, params string[] args)
+    /// <summary>
+    /// <c>crun.Start</c>, under the chosen span id if there is one; in the create's trace even when start comes in
+    /// another (linked to the start call's context then), since that is where the workload's spans point.
+    /// </summary>
+    private Activity? StartStartSpan()
     {
-        using var span = StartCrunSpan(spanName);
+        if (ChosenStartSpan is not { } chosen) return StartCrunSpan("crun.Start");
+        Activity? span;
+        if (Activity.Current is { } current && current.TraceId != chosen.CreateContext.TraceId)
+        {
+            span = GuestTracing.Source.StartActivity("crun.Start", ActivityKind.Internal, chosen.CreateContext, links: [new ActivityLink(current.Context)]);
+            span?.SetTag("container.runtime.name", "crun");
+            span?.SetTag("container.id", Id);
+        }
+        else
+        {
+            span = StartCrunSpan("crun.Start");
+        }
+        GuestTracing.UseSpanId(span, chosen.SpanId);
+        return span;
+    }
+
+    private Task RunCrunAsync(string spanName, params string[] args) => RunCrunAsync(StartCrunSpan(spanName), args);
+
+    private async Task RunCrunAsync(Activity? started, params string[] args)
+    {
+        using var span = started;
         try
         {
             var result = await ChildProcess.RunAsync(_crun, Global(args));

@@ -20,9 +20,9 @@ internal static class GuestTracing
 
     private static ActivityListener? _listener;
 
-    public static void Start(int maxSpans = SpanBuffer.DefaultMaxSpans, long maxBytes = SpanBuffer.DefaultMaxBytes)
+    public static void Start(int maxSpans = SpanBuffer.DefaultMaxSpans, long maxBytes = SpanBuffer.DefaultMaxBytes, int workloadItems = 0, long workloadBytes = 0)
     {
-        Buffer = new SpanBuffer(maxSpans, maxBytes);
+        Buffer = new SpanBuffer(maxSpans, maxBytes, workloadItems, workloadBytes);
         _listener = new ActivityListener
         {
             ShouldListenTo = s => s.Name == SourceName,
@@ -33,10 +33,28 @@ internal static class GuestTracing
                     : ActivitySamplingResult.PropagationData,
             ActivityStopped = a =>
             {
-                if (a.Recorded) Buffer.Add(a.Source.Name, ActivityToOtlp.Convert(a));
+                if (!a.Recorded) return;
+                var span = ActivityToOtlp.Convert(a);
+                if (a.GetCustomProperty(SpanIdProperty) is ActivitySpanId chosen) span.SpanId = IdBytes(chosen);
+                Buffer.Add(a.Source.Name, span);
             },
         };
         ActivitySource.AddActivityListener(_listener);
+    }
+
+    private const string SpanIdProperty = "nerdbox.otlp.span_id";
+
+    /// <summary>
+    /// Gives a span, in its OTLP form, an id chosen before it started (a container's start span, which its
+    /// workload was told as its parent before the span existed). Only for spans that have no children.
+    /// </summary>
+    public static void UseSpanId(Activity? activity, ActivitySpanId id) => activity?.SetCustomProperty(SpanIdProperty, id);
+
+    private static Google.Protobuf.ByteString IdBytes(ActivitySpanId id)
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        id.CopyTo(bytes);
+        return Google.Protobuf.ByteString.CopyFrom(bytes);
     }
 
     /// <summary>Marks a span failed with the exception's message, the way OpenTelemetry records errors.</summary>

@@ -7,7 +7,8 @@ namespace Nerdbox.GuestAgent.Tracing;
 /// <summary>
 /// Holds finished guest spans until the host reads them. Bounded in spans and in bytes; adding
 /// never blocks the instrumented code: when full, the new span is dropped and counted, and the
-/// counts travel to the host with every batch.
+/// counts travel to the host with every batch. Workload telemetry has its own share
+/// (<see cref="Workloads"/>), bounded apart from the agent's spans.
 /// </summary>
 internal sealed class SpanBuffer
 {
@@ -22,13 +23,23 @@ internal sealed class SpanBuffer
     private long _bytes;
     private ulong _recorded, _sent, _dropped, _bytesDropped;
 
-    public SpanBuffer(int maxSpans = DefaultMaxSpans, long maxBytes = DefaultMaxBytes)
+    /// <summary>
+    /// Bounds of the agent's spans; the workloads' share defaults to a quarter of them, and each
+    /// container's bound to half the share.
+    /// </summary>
+    public SpanBuffer(int maxSpans = DefaultMaxSpans, long maxBytes = DefaultMaxBytes, int workloadItems = 0, long workloadBytes = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxSpans);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBytes);
         _maxSpans = maxSpans;
         _maxBytes = maxBytes;
+        workloadItems = workloadItems > 0 ? workloadItems : Math.Max(1, maxSpans / 4);
+        workloadBytes = workloadBytes > 0 ? workloadBytes : Math.Max(1, maxBytes / 4);
+        Workloads = new WorkloadShare(workloadItems, workloadBytes, Math.Max(1, workloadItems / 2), Math.Max(1, workloadBytes / 2), Signal);
     }
+
+    /// <summary>The workloads' share: spans and log records from containers' OTLP endpoints.</summary>
+    public WorkloadShare Workloads { get; }
 
     public int MaxSpans => _maxSpans;
     public long MaxBytes => _maxBytes;
@@ -54,12 +65,20 @@ internal sealed class SpanBuffer
             _queue.Enqueue((scope, span, size));
             _bytes += size;
         }
+        Signal();
+    }
+
+    private void Signal()
+    {
         if (_available.CurrentCount == 0) _available.Release();
     }
 
     public BufferStats Stats()
     {
-        lock (_lock) return StatsLocked();
+        BufferStats stats;
+        lock (_lock) stats = StatsLocked();
+        Workloads.AddStatsTo(stats);
+        return stats;
     }
 
     private BufferStats StatsLocked() => new()
@@ -72,14 +91,30 @@ internal sealed class SpanBuffer
         BufferCapacityBytes = (ulong)_maxBytes,
     };
 
-    /// <summary>Waits for at least one span, then takes up to <paramref name="max"/> of them as a batch.</summary>
+    /// <summary>
+    /// Waits for at least one span or workload item, then takes up to <paramref name="max"/> of them as a
+    /// batch: the agent's spans first, but a quarter of the batch is kept for workload items when some wait.
+    /// </summary>
     public async Task<SpanBatch> TakeBatchAsync(int max, CancellationToken ct)
     {
         while (true)
         {
+            var workloadPending = Workloads.Pending > 0;
+            SpanBatch? batch = null;
             lock (_lock)
             {
-                if (_queue.Count > 0) return TakeLocked(max);
+                if (_queue.Count > 0) batch = TakeLocked(workloadPending ? max - max / 4 : max);
+            }
+            if (workloadPending)
+            {
+                batch ??= new SpanBatch();
+                Workloads.TakeInto(batch, Math.Max(1, max - batch.ScopeSpans.Sum(s => s.Spans.Count)));
+                if (batch.Stats is null) lock (_lock) batch.Stats = StatsLocked();
+            }
+            if (batch is not null)
+            {
+                Workloads.AddStatsTo(batch.Stats);
+                return batch;
             }
             await _available.WaitAsync(ct);
         }

@@ -5,7 +5,7 @@ namespace Nerdbox.Shim.Cli;
 
 /// <summary>
 /// <c>bench</c>: the benchmarks, apart from the tests. <c>boot</c> times boot phases, <c>compare</c> two configurations, <c>floor</c> a run against a bare VM; <c>relay</c>,
-/// <c>trace-overhead</c>, <c>clock</c> and <c>otlp-down</c> measure the tracing; <c>soak</c> looks for leaks over many boots through <c>serve</c>.
+/// <c>workload</c> (a workload span's cost against an agent span's), <c>trace-overhead</c>, <c>clock</c> and <c>otlp-down</c> measure the tracing; <c>soak</c> looks for leaks over many boots through <c>serve</c>.
 /// </summary>
 public static class BenchCommand
 {
@@ -17,6 +17,7 @@ public static class BenchCommand
         CompareBench.Create(),
         FloorBench.Create(),
         RelayBench.Create(),
+        WorkloadRelayBench.Create(),
         TraceOverheadBench.Create(),
         ClockBench.Create(),
         OtlpDownBench.Create(),

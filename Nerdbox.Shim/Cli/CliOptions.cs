@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using Nerdbox.Engine.Relay;
 
 namespace Nerdbox.Shim.Cli;
 
@@ -56,6 +57,18 @@ internal static class CliOptions
         option.CompletionSources.Add(values.ToArray());
         return option;
     }
+
+    /// <summary>
+    /// <c>--ready-when SPAN_NAME</c>: the workload span whose first end is "app ready". A name the relay's bounds
+    /// would cut could never match, so it is refused here, as is an empty one.
+    /// </summary>
+    public static Option<string> ReadyWhen() => new("--ready-when")
+    {
+        Description = "time \"boot to app ready\": the end of the first span of the container's own app with this name (see docs/workload-telemetry.md)",
+        HelpName = "SPAN_NAME",
+        CustomParser = r => Value(r) is { Length: > 0 } v && v.Length <= RelayBounds.Default.MaxNameLength && !v.Any(char.IsControl)
+            ? v : Fail(r, $"{Name(r)} wants a span name of 1 to {RelayBounds.Default.MaxNameLength} printable characters, not '{Value(r)}'", ""),
+    };
 
     private static int ParsePositiveInt(ArgumentResult r) =>
         int.TryParse(Value(r), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0

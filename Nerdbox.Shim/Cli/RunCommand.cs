@@ -14,7 +14,7 @@ namespace Nerdbox.Shim.Cli;
 /// </summary>
 public static class RunCommand
 {
-    private sealed record Request(string Bundle, string? Id, VmRequest Vm, string? TraceFormat, string? TraceFile, bool Quiet);
+    private sealed record Request(string Bundle, string? Id, VmRequest Vm, string? TraceFormat, string? TraceFile, bool Quiet, string? ReadyWhen);
 
     public static Command Create()
     {
@@ -30,6 +30,7 @@ public static class RunCommand
             HelpName = "PATH",
         };
         var quiet = new Option<bool>("--quiet") { Description = "no progress or summary on stderr" };
+        var readyWhen = CliOptions.ReadyWhen();
         var command = new Command("run", "Boot a VM, run the bundle's container, print its output and timings, and exit with its exit code.")
         {
             bundle, id,
@@ -38,8 +39,9 @@ public static class RunCommand
         command.Add(trace);
         command.Add(traceFile);
         command.Add(quiet);
+        command.Add(readyWhen);
         command.SetAction((r, ct) => RunAsync(new Request(r.GetRequiredValue(bundle), r.GetValue(id), vm.Read(r),
-            r.GetValue(trace), r.GetValue(traceFile), r.GetValue(quiet)), ct));
+            r.GetValue(trace), r.GetValue(traceFile), r.GetValue(quiet), r.GetValue(readyWhen)), ct));
         return command;
     }
 
@@ -59,7 +61,7 @@ public static class RunCommand
         TaskRun.Outcome run;
         try
         {
-            run = await TaskRun.RunAsync(id, request.Bundle, options with { GuestSpanSink = tracing.Sinks }, (isErr, data) =>
+            run = await TaskRun.RunAsync(id, request.Bundle, options with { GuestSpanSink = tracing.Sinks, WorkloadLogSink = tracing.Logs, ReadyWhen = request.ReadyWhen }, (isErr, data) =>
             {
                 lock (stdout) (isErr ? stderr : stdout).Write(data.Span);
             }, ct: ct);
@@ -74,6 +76,7 @@ public static class RunCommand
         {
             Console.Error.WriteLine(run.Phases.Summary());
             Console.Error.WriteLine($"trace {run.TraceId}" + (run.Relay is { } r ? $"; guest spans: {r}" : ""));
+            foreach (var line in WorkloadLines(run.Relay)) Console.Error.WriteLine(line);
             foreach (var line in tracing.Report()) Console.Error.WriteLine("  " + line);
         }
         if (request.TraceFormat is { } format)
@@ -82,5 +85,14 @@ public static class RunCommand
             Console.Error.WriteLine(TraceCommand.Render(model, format));
         }
         return run.ExitStatus;
+    }
+
+    /// <summary>A line per container that sent (or was refused) telemetry of its own, every loss named; then the log records the host dropped, by reason.</summary>
+    internal static IEnumerable<string> WorkloadLines(Engine.Relay.RelayStats? relay)
+    {
+        if (relay is null) yield break;
+        foreach (var workload in relay.Workloads.Where(w => w.Any)) yield return "workload telemetry: " + workload;
+        if (relay.LogsDroppedByReason is { Count: > 0 } logs)
+            yield return "workload log records dropped by the host: " + string.Join(", ", logs.Select(kv => $"{kv.Key}: {kv.Value}"));
     }
 }

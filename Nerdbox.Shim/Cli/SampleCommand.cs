@@ -3,10 +3,11 @@ using Nerdbox.Engine.Bundles;
 
 namespace Nerdbox.Shim.Cli;
 
-/// <summary><c>sample DIR [-- CMD ...]</c>: writes a busybox OCI bundle.</summary>
+/// <summary><c>sample DIR [--app] [-- CMD ...]</c>: writes a busybox OCI bundle, or the app sample that traces its start-up.</summary>
 public static class SampleCommand
 {
     private static readonly string[] DefaultCommand = ["sh", "-c", "echo hello from a nerdbox container; uname -r"];
+    private const string AppGreeting = "hello from a nerdbox sample app";
 
     public static Command Create()
     {
@@ -16,11 +17,20 @@ public static class SampleCommand
             Description = "the container's command, after -- (default: print a greeting and the kernel release)",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var command = new Command("sample", "Make a busybox OCI bundle.") { dir, cmd };
+        var app = new Option<bool>("--app")
+        {
+            Description = $"the app sample: a script that posts its start-up spans ({string.Join(", ", SampleBundle.AppSpans)}) as OTLP/JSON to the endpoint the container is given (see docs/workload-telemetry.md)",
+        };
+        var command = new Command("sample", "Make a busybox OCI bundle.") { dir, cmd, app };
+        command.Validators.Add(r =>
+        {
+            if (r.GetValue(app) && r.GetValue(cmd) is { Length: > 0 }) r.AddError("sample --app runs its own script: give no CMD with it");
+        });
         command.SetAction(async (r, ct) =>
         {
             var path = r.GetRequiredValue(dir);
-            await SampleBundle.CreateAsync(path, r.GetValue(cmd) is { Length: > 0 } given ? given : DefaultCommand, ct);
+            if (r.GetValue(app)) await SampleBundle.CreateAppAsync(path, AppGreeting, ct);
+            else await SampleBundle.CreateAsync(path, r.GetValue(cmd) is { Length: > 0 } given ? given : DefaultCommand, ct);
             Console.Error.WriteLine($"nerdbox: bundle written to {path}");
             return 0;
         });

@@ -23,6 +23,9 @@ public static class ShimHost
         // OTLP destination at once (the dashboard, Jaeger, ...), each bounded and counted on its own.
         builder.Services.AddSingleton<ISpanSink>(sp =>
             SpanSinks.Create(OtlpConfiguration.Parse(builder.Configuration), sp.GetRequiredService<ILoggerFactory>()));
+        // Workloads' log records go to the same destinations' logs endpoints.
+        builder.Services.AddSingleton<ILogSink>(sp =>
+            LogSinks.Create(OtlpConfiguration.Parse(builder.Configuration), sp.GetRequiredService<ILoggerFactory>()));
         builder.AddServiceDefaults(tracing => tracing.AddShimSpans(sp => sp.GetRequiredService<ISpanSink>()));
         // Only the task API's calls get a server span: health probes and reflection stay out of traces.
         builder.Services.AddGrpc().AddServiceOptions<ShimTaskService>(o => o.Interceptors.Add<ShimServerSpanInterceptor>());
@@ -72,6 +75,7 @@ public static class ShimHost
         await app.WaitForShutdownAsync();
         await app.Services.GetRequiredService<TaskRegistry>().DisposeAsync();
         await app.Services.GetRequiredService<ISpanSink>().FlushAsync(TimeSpan.FromSeconds(5));
+        await app.Services.GetRequiredService<ILogSink>().FlushAsync(TimeSpan.FromSeconds(5));
         return 0;
     }
 

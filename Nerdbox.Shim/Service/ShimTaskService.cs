@@ -34,6 +34,7 @@ internal sealed class ShimTaskService(TaskRegistry tasks, VmReadiness readiness,
             Cpus = request.Cpus > 0 ? (int)request.Cpus : options.Cpus,
             MemoryMib = request.MemoryMib > 0 ? (int)request.MemoryMib : options.MemoryMib,
             GuestSpanSink = services.GetService<ISpanSink>(),
+            WorkloadLogSink = services.GetService<ILogSink>(),
         };
         if (request.Backend is { Length: > 0 } b && b != "auto" && b != options.Backend.Name)
         {

@@ -1,3 +1,4 @@
+using Nerdbox.Api.Otlp;
 using Nerdbox.Telemetry.Otlp;
 using System.Text;
 using Microsoft.Extensions.Logging;

@@ -1,266 +1,27 @@
-using System.Diagnostics;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using OpenTelemetry;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 using OpenTelemetry.Proto.Trace.V1;
 
 namespace Nerdbox.Telemetry.Sinks;
 
-/// <summary>
-/// The part every sink with slow or remote I/O shares: <see cref="Submit"/> only puts the batch on a
-/// bounded <see cref="SpanQueue"/> (or drops and counts it), and one background sender merges queued
-/// batches into export requests and sends them, each with a timeout. So a destination that is slow or
-/// down costs the caller — a booting VM — nothing. A caller that can hold back its own producer (the
-/// guest span relay) may first <see cref="WaitForRoomAsync"/>: that waits only while the destination is
-/// up and taking spans, and at most <see cref="SinkOptions.MaxRoomWait"/> (<see cref="DestinationHealth"/>).
-/// </summary>
-public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
+/// <summary>A span sink with slow or remote I/O: the queue, sender, retries and counts of <see cref="QueuedExporter{TBatch, TRequest}"/>, for spans.</summary>
+public abstract class QueuedSpanSink : QueuedExporter<ResourceSpans, ExportTraceServiceRequest>, ISpanSink
 {
-    private readonly object _startLock = new();
-    private readonly SpanQueue _queue;
-    private readonly DestinationHealth _health;
-    private readonly Channel<byte> _wake = Channel.CreateBounded<byte>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly CancellationTokenSource _stop = new();
-    private readonly SinkOptions _options;
-    private readonly TimeSpan _exportTimeout;
-    private readonly TimeSpan _roomWait;
-    private Task? _sender;
-    private int _disposed;
-
-    private long _sent;
-    private long _dropped;
-    private long _retries;
-    private long _roomWaits;
-    private long _roomWaitsRanOut;
-    private volatile string? _lastError;
-
     protected QueuedSpanSink(string name, string description, TimeSpan exportTimeout, SinkOptions? options, ILogger logger)
+        : base(name, description, exportTimeout, options, logger) { }
+
+    public SinkStats Stats => Counts;
+
+    private protected override string ItemsName => "spans";
+
+    private protected override int Count(ResourceSpans batch) => CountSpans(batch);
+
+    private protected override ExportTraceServiceRequest Request(List<ResourceSpans> batches) => new() { ResourceSpans = { batches } };
+
+    private protected override void Metered(long sent, long dropped)
     {
-        Name = name;
-        Description = description;
-        Logger = logger;
-        _options = options ?? SinkOptions.Default;
-        _exportTimeout = _options.ExportTimeout ?? exportTimeout;
-        _roomWait = _options.MaxRoomWait ?? _exportTimeout;
-        _queue = new SpanQueue(_options);
-        _health = new DestinationHealth(description, logger);
-    }
-
-    public string Name { get; }
-
-    /// <summary>Name plus where it goes, for logs.</summary>
-    public string Description { get; }
-
-    protected ILogger Logger { get; }
-
-    public SinkStats Stats => new(Interlocked.Read(ref _sent), Interlocked.Read(ref _dropped), _lastError)
-    {
-        Retries = Interlocked.Read(ref _retries),
-        RoomWaits = Interlocked.Read(ref _roomWaits),
-        RoomWaitsRanOut = Interlocked.Read(ref _roomWaitsRanOut),
-    };
-
-    public void Submit(ResourceSpans batch)
-    {
-        try
-        {
-            var spans = CountSpans(batch);
-            if (spans == 0) return;
-            if (!_queue.TryAdd(batch, spans))
-            {
-                CountDropped(spans);
-                return;
-            }
-            // Started on first use, so that a sink whose constructor failed leaves no sender behind.
-            if (_sender is null)
-                lock (_startLock)
-                    _sender ??= StartSender();
-            _wake.Writer.TryWrite(0);
-        }
-        catch (Exception)
-        {
-            // Submit never throws: telemetry must not fail a boot. Only a null or malformed batch gets here.
-        }
-    }
-
-    /// <summary>
-    /// Waits until a batch of <paramref name="spans"/> fits the queue, so that submitting it drops nothing.
-    /// Returns at once when it fits, when the destination is down (its last attempt failed) or stalled
-    /// (an earlier wait ran out and it has delivered nothing since), or when the batch could never fit.
-    /// Otherwise waits at most <see cref="SinkOptions.MaxRoomWait"/> (default: the export timeout); when that
-    /// runs out the destination counts as stalled, and what does not fit is dropped and counted on submit.
-    /// </summary>
-    public async ValueTask WaitForRoomAsync(int spans, CancellationToken cancellationToken)
-    {
-        if (_queue.HasRoom(spans) || !_health.WorthWaitingFor || !_queue.CouldFit(spans)) return;
-        Interlocked.Increment(ref _roomWaits);
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            var changed = _queue.RoomChanged; // taken before looking, so that no change is missed
-            if (_queue.HasRoom(spans) || !_health.WorthWaitingFor || !_queue.CouldFit(spans)) return;
-            var left = _roomWait - clock.Elapsed;
-            if (left <= TimeSpan.Zero)
-            {
-                Interlocked.Increment(ref _roomWaitsRanOut);
-                _health.RoomWaitRanOut(_roomWait);
-                return;
-            }
-            try
-            {
-                await changed.WaitAsync(left, cancellationToken).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                // Looked at again above: the bound has run out.
-            }
-        }
-    }
-
-    public async Task FlushAsync(TimeSpan timeout)
-    {
-        try
-        {
-            await _queue.WhenDrained().WaitAsync(timeout).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            // Flush is best effort: what is still queued stays queued (and counted) for later.
-        }
-    }
-
-    /// <summary>Sends one request. Returns how many spans the destination rejected (partial success) and why.</summary>
-    protected abstract Task<ExportOutcome> SendAsync(ExportTraceServiceRequest request, CancellationToken cancellationToken);
-
-    /// <summary>Whether a failed export may be tried again (only answers the OTLP spec calls retryable); by default never.</summary>
-    protected virtual RetryVerdict Retryable(Exception e) => RetryVerdict.No;
-
-    /// <summary>A short reason for an export failure, for the outage warning.</summary>
-    protected virtual string Describe(Exception e) => e.Message.Split('\n')[0];
-
-    /// <summary>Releases the transport once the sender has stopped.</summary>
-    protected virtual ValueTask DisposeTransportAsync() => ValueTask.CompletedTask;
-
-    private Task StartSender()
-    {
-        // The sender must not inherit the submitter's Activity.Current or other ambient state:
-        // its own I/O is not part of anyone's trace.
-        if (ExecutionContext.IsFlowSuppressed()) return Task.Run(RunAsync);
-        using (ExecutionContext.SuppressFlow())
-            return Task.Run(RunAsync);
-    }
-
-    private async Task RunAsync()
-    {
-        // The exporter's own HTTP/gRPC calls must not become spans that loop back into the sinks. The sinks'
-        // handlers also have no ActivityHeadersPropagator, which keeps HttpClient from starting activities at all;
-        // this scope covers any other instrumentation on the way.
-        using var suppress = SuppressInstrumentationScope.Begin();
-        try
-        {
-            while (await _wake.Reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
-            {
-                _wake.Reader.TryRead(out _);
-                while (_queue.TakeRequest() is { } work)
-                {
-                    await ExportAsync(work.Request, work.Spans).ConfigureAwait(false);
-                    _queue.Done(work.Batches);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-        }
-        catch (Exception e)
-        {
-            // Not expected; recorded so that Stats tells why nothing more is sent.
-            _lastError = $"sender stopped: {e.Message}";
-            Logger.LogError(e, "OTLP sink {Destination} stopped sending", Description);
-        }
-    }
-
-    private async Task ExportAsync(ExportTraceServiceRequest request, int spans)
-    {
-        // One deadline covers the first try and every retry: an export never takes longer than its timeout.
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-        timeout.CancelAfter(_exportTimeout);
-        var clock = Stopwatch.StartNew();
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                Delivered(await SendAsync(request, timeout.Token).ConfigureAwait(false), spans);
-                return;
-            }
-            catch (Exception e)
-            {
-                // Down until an attempt succeeds: whoever waits for room stops waiting now, not after the retries.
-                _health.AttemptFailed();
-                _queue.Nudge();
-                if (!timeout.IsCancellationRequested && attempt < _options.Retry.MaxAttempts && Retryable(e) is { Retry: true } verdict)
-                {
-                    var pause = verdict.After ?? _options.Retry.Backoff(attempt);
-                    if (clock.Elapsed + pause < _exportTimeout && await PauseAsync(pause, timeout.Token).ConfigureAwait(false))
-                    {
-                        CountRetry();
-                        continue;
-                    }
-                }
-                Failed(e, spans, attempt, timeout.IsCancellationRequested);
-                return;
-            }
-        }
-    }
-
-    private static async Task<bool> PauseAsync(TimeSpan pause, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
-
-    private void Delivered(ExportOutcome result, int spans)
-    {
-        var rejected = (int)Math.Clamp(result.RejectedSpans, 0, spans);
-        CountSent(spans - rejected);
-        CountDropped(rejected);
-        if (rejected > 0) _lastError = $"rejected {rejected} spans: {result.Message}";
-        _health.Delivered(spans, rejected, result.Message);
-    }
-
-    private void Failed(Exception e, int spans, int attempts, bool timedOut)
-    {
-        CountDropped(spans);
-        if (_stop.IsCancellationRequested) return; // disposing: not an outage
-        var reason = timedOut ? $"no answer within {_exportTimeout.TotalSeconds:0.###} s" : Describe(e);
-        if (attempts > 1) reason += $" (after {attempts} attempts)";
-        _lastError = reason;
-        _health.Failed(reason, spans);
-    }
-
-    private void CountRetry()
-    {
-        Interlocked.Increment(ref _retries);
-        SinkMetrics.AddRetry(Name);
-    }
-
-    private void CountSent(long spans)
-    {
-        Interlocked.Add(ref _sent, spans);
-        SinkMetrics.AddSent(Name, spans);
-    }
-
-    private void CountDropped(long spans)
-    {
-        Interlocked.Add(ref _dropped, spans);
-        SinkMetrics.AddDropped(Name, spans);
+        SinkMetrics.AddSent(Name, sent);
+        SinkMetrics.AddDropped(Name, dropped);
     }
 
     internal static int CountSpans(ResourceSpans batch)
@@ -269,31 +30,4 @@ public abstract class QueuedSpanSink : ISpanSink, IAsyncDisposable, IDisposable
         foreach (var scope in batch.ScopeSpans) n += scope.Spans.Count;
         return n;
     }
-
-    /// <summary>Stops the sender. Spans still queued are counted as dropped: call FlushAsync first to send them.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
-        CountDropped(_queue.Close());
-        _stop.Cancel();
-        _wake.Writer.TryComplete();
-        try
-        {
-            Task? sender;
-            lock (_startLock) sender = _sender;
-            if (sender is not null) await sender.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
-        }
-        catch (Exception)
-        {
-            // A sender that does not stop in time is abandoned; it holds no caller.
-        }
-        _queue.Abandon();
-        await DisposeTransportAsync().ConfigureAwait(false);
-        _stop.Dispose();
-        GC.SuppressFinalize(this);
-    }
-
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
-
-    public override string ToString() => Description;
 }

@@ -17,6 +17,21 @@ internal static class SinkMetrics
     private static readonly Counter<long> Sent = ShimTracing.Meter.CreateCounter<long>(SpansSentName, "{span}", "Spans a sink delivered to its destination");
     private static readonly Counter<long> Dropped = ShimTracing.Meter.CreateCounter<long>(SpansDroppedName, "{span}", "Spans a sink gave up on: queue full, destination down, or rejected");
 
+    public const string LogsSentName = "nerdbox.otlp.logs_sent";
+    public const string LogsDroppedName = "nerdbox.otlp.logs_dropped";
+    private static readonly Counter<long> LogsSent = ShimTracing.Meter.CreateCounter<long>(LogsSentName, "{log_record}", "Workload log records a sink delivered to its destination");
+    private static readonly Counter<long> LogsDropped = ShimTracing.Meter.CreateCounter<long>(LogsDroppedName, "{log_record}", "Workload log records a sink gave up on: queue full, destination down, or rejected");
+
+    public static void AddLogsSent(string destination, long records)
+    {
+        if (records > 0) LogsSent.Add(records, new KeyValuePair<string, object?>("destination", destination));
+    }
+
+    public static void AddLogsDropped(string destination, long records)
+    {
+        if (records > 0) LogsDropped.Add(records, new KeyValuePair<string, object?>("destination", destination));
+    }
+
     private static readonly Counter<long> Retries = ShimTracing.Meter.CreateCounter<long>(ExportRetriesName, "{request}", "Export requests a sink tried again after a retryable failure");
 
     public static void AddRetry(string destination) => Retries.Add(1, new KeyValuePair<string, object?>("destination", destination));

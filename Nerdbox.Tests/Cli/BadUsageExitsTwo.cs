@@ -22,6 +22,7 @@ public sealed class BadUsageExitsTwo : IDisposable
     [InlineData("'--cpus'", "run", "no-such-bundle", "--cpus")]
     [InlineData("BUNDLE", "run")]
     [InlineData("DIR", "sample")]
+    [InlineData("sample --app runs its own script: give no CMD with it", "sample", "dir", "--app", "--", "echo", "hi")]
     [InlineData("'--source'", "trace", "show")]
     [InlineData("diff wants A", "trace", "diff")]
     [InlineData("usage: nerdbox-shim image build", "image")]
@@ -44,6 +45,10 @@ public sealed class BadUsageExitsTwo : IDisposable
     [InlineData("--a-cpus wants a positive whole number, not '0'", "bench", "compare", "--a-cpus", "0")]
     [InlineData("--json wants a file in a folder that exists", "bench", "compare", "--json", "no-such-folder/figures.json")]
     [InlineData("--json wants a file in a folder that exists", "bench", "boot", "--json", "no-such-folder/figures.json")]
+    // Workload span names: empty, or not printable (a span name the relay would cut could never match either).
+    [InlineData("--ready-when wants a span name of 1 to 256 printable characters, not ''", "run", "no-such-bundle", "--ready-when", "")]
+    [InlineData("--ready-when wants a span name of 1 to 256 printable characters", "bench", "boot", "--ready-when", "app\tReady")]
+    [InlineData("'--ready-when'", "bench", "compare", "--ready-when")]
     public async Task Bad_usage_exits_2_and_names_the_problem(string named, params string[] args)
     {
         var r = await _shim.RunAsync(args);

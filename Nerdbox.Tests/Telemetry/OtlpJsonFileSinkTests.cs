@@ -1,3 +1,4 @@
+using Nerdbox.Api.Otlp;
 using System.Text.Json;
 using Nerdbox.Telemetry.Sinks;
 using OpenTelemetry.Proto.Collector.Trace.V1;

@@ -1,3 +1,4 @@
+using Nerdbox.Api.Otlp;
 using Google.Protobuf;
 using Nerdbox.TraceViewer;
 using Nerdbox.TraceViewer.Sources;

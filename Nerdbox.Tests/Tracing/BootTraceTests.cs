@@ -15,14 +15,14 @@ namespace Nerdbox.Tests.Tracing;
 [Collection(nameof(Vm.VmCollection))]
 public sealed class BootTraceTests(GuestImageFixture fixture)
 {
-    private static readonly string[] HostSpans =
+    internal static readonly string[] HostSpans =
     [
         "shim.Run", "shim.BundleLoad", "shim.VMBoot", "vm.VMMStart", "vm.WaitForAgent", "vm.ClockSync",
         "vm.GuestEntry", "vm.ChannelConnect",
         "shim.BundleTransfer", "shim.IOSetup", "shim.TaskCreate", "shim.Start", "shim.Wait", "shim.Delete", "vm.Shutdown",
     ];
 
-    private static readonly string[] GuestSpans =
+    internal static readonly string[] GuestSpans =
     [
         "nerdbox.services.bundle.v1.Bundle/Create", "bundle.Create", "bundle.MountRootfs", "mount.Lower", "mount.Writable", "mount.Overlay",
         "nerdbox.services.task.v1.Task/Create", "task.Create", "crun.Create",

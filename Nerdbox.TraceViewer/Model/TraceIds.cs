@@ -1,3 +1,4 @@
+using Nerdbox.Api.Otlp;
 using System.Security.Cryptography;
 using System.Text;
 using Nerdbox.Telemetry.Otlp;

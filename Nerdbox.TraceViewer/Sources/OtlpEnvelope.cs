@@ -1,3 +1,4 @@
+using Nerdbox.Api.Otlp;
 using System.Text.Json;
 using Nerdbox.Telemetry.Otlp;
 using Nerdbox.TraceViewer.Model;

@@ -42,19 +42,30 @@ internal static class BenchRuns
     }
 
     /// <summary>The backend, a built image and the one-line busybox bundle every boot benchmark runs.</summary>
-    public static async Task<(VmTaskOptions Options, string Bundle)> PrepareAsync(VmRequest request, CancellationToken ct)
+    public static async Task<(VmTaskOptions Options, string Bundle)> PrepareAsync(VmRequest request, CancellationToken ct, bool app = false)
     {
         var options = await VmOptions.PrepareAsync(request, l => Console.Error.WriteLine("nerdbox: " + l), ct);
-        return (options, await BundleAsync(ct));
+        return (options, await BundleAsync(ct, app));
     }
 
-    /// <summary>The one-line busybox bundle alone; the caller deletes it.</summary>
-    public static async Task<string> BundleAsync(CancellationToken ct)
+    /// <summary>
+    /// The one-line busybox bundle alone, or with <paramref name="app"/> the app sample that traces its start-up
+    /// (for <c>--ready-when</c>); the caller deletes it.
+    /// </summary>
+    public static async Task<string> BundleAsync(CancellationToken ct, bool app = false)
     {
         var bundle = Path.Combine(Path.GetTempPath(), "nerdbox-bench-" + Environment.ProcessId);
-        await SampleBundle.CreateAsync(bundle, ["echo", "ready"], ct);
+        if (app) await SampleBundle.CreateAppAsync(bundle, "ready", ct);
+        else await SampleBundle.CreateAsync(bundle, ["echo", "ready"], ct);
         return bundle;
     }
+
+    /// <summary>
+    /// For <c>--ready-when</c>: the options that wait for the span, and a sink set with no destination, so that the
+    /// guest's spans are relayed (the app's among them) and go nowhere. Null sinks without it: nothing is traced.
+    /// </summary>
+    public static (VmTaskOptions Options, ISpanSink? Sinks) ReadyWhen(VmTaskOptions options, string? readyWhen) =>
+        readyWhen is null ? (options, null) : (options with { ReadyWhen = readyWhen }, new SpanSinkSet([], "app-ready"));
 
     /// <summary>
     /// The order two kinds of run take, <paramref name="count"/> rounds of one each: A B, B A, A B, ...,

@@ -14,32 +14,37 @@ public static class BootBench
     public static Command Create()
     {
         var json = CliOptions.OutputFile("--json", "also write the figures as JSON: each phase's samples, median and p90, the configuration, the machine and time");
-        var (command, count, vm) = BenchCommand.VmVerb("boot", "Boot N VMs and print the median and p90 of each boot phase and of boot to output.", 10, json);
-        command.SetAction((r, ct) => RunAsync(r.GetValue(count), vm.Read(r), r.GetValue(json), ct));
+        var readyWhen = CliOptions.ReadyWhen();
+        readyWhen.Description = "boot the app sample (sample --app, its spans relayed to no destination) and add the phase \"boot to app ready\": the end of its first span with this name, e.g. app.Ready";
+        var (command, count, vm) = BenchCommand.VmVerb("boot", "Boot N VMs and print the median and p90 of each boot phase and of boot to output.", 10, json, readyWhen);
+        command.SetAction((r, ct) => RunAsync(r.GetValue(count), vm.Read(r), r.GetValue(json), r.GetValue(readyWhen), ct));
         return command;
     }
 
-    private static async Task<int> RunAsync(int count, VmRequest vm, string? json, CancellationToken ct)
+    private static async Task<int> RunAsync(int count, VmRequest vm, string? json, string? readyWhen, CancellationToken ct)
     {
         var host = BenchHost.Now();
-        var (options, bundle) = await PrepareAsync(vm, ct);
+        var (prepared, bundle) = await PrepareAsync(vm, ct, app: readyWhen is not null);
+        var (options, sinks) = BenchRuns.ReadyWhen(prepared, readyWhen);
         var runs = new List<BootPhases>();
         try
         {
             for (var i = 0; i < count; i++)
             {
-                var run = await RunOnceAsync($"bench-{Environment.ProcessId}-{i}", bundle, options, null, ct);
+                var run = await RunOnceAsync($"bench-{Environment.ProcessId}-{i}", bundle, options, sinks, ct);
                 if (run is null) continue;
                 runs.Add(run.Phases);
-                Console.Error.WriteLine($"boot {i + 1}/{count}: {run.Phases.BootToOutput?.TotalMilliseconds:0} ms to output");
+                Console.Error.WriteLine($"boot {i + 1}/{count}: {run.Phases.BootToOutput?.TotalMilliseconds:0} ms to output" +
+                    (readyWhen is null ? "" : run.Phases.BootToAppReady is { } ready ? $", {ready.TotalMilliseconds:0} ms to app ready" : ", app ready never came"));
             }
         }
         finally
         {
             Directory.Delete(bundle, true);
         }
-        var figures = new BenchSide(BenchVm.From(options), runs.Count, count - runs.Count, PhaseFigures.From(runs));
+        var figures = new BenchSide(BenchVm.From(options), runs.Count, count - runs.Count, PhaseFigures.From(runs, appReady: readyWhen is not null));
         Console.WriteLine(Report(figures));
+        if (PhaseFigures.AppReadyNote(runs, readyWhen) is { } note) Console.WriteLine(note);
         if (FailureNote.Length > 0) Console.WriteLine(FailureNote);
         BenchJson.Write(json, BenchJson.Serialize(new BootBenchReport(host, count, figures)));
         if (runs.Count == 0)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Nerdbox.Engine.Boot;
 using Nerdbox.Engine.GuestImage;
+using Nerdbox.Telemetry.Sinks;
 using static Nerdbox.Shim.Cli.Bench.BenchRuns;
 
 namespace Nerdbox.Shim.Cli.Bench;
@@ -14,15 +15,15 @@ public static class CompareBench
 {
     public const string OrderNote = "interleaved A B, B A, A B, ... after one untimed warm-up boot of each";
 
-    private sealed record Request(int Count, VmRequest A, VmRequest B, string? Json, GuestImageFiles? ImageA = null, GuestImageFiles? ImageB = null);
+    private sealed record Request(int Count, VmRequest A, VmRequest B, string? Json, string? ReadyWhen, GuestImageFiles? ImageA = null, GuestImageFiles? ImageB = null);
 
     /// <summary>One side's options and what its timed boots gave.</summary>
-    private sealed record Side(string Label, VmTaskOptions Options)
+    private sealed record Side(string Label, VmTaskOptions Options, ISpanSink? Sinks)
     {
         public List<BootPhases> Runs { get; } = [];
         public int Failed { get; set; }
 
-        public BenchSide Figures() => new(BenchVm.From(Options), Runs.Count, Failed, PhaseFigures.From(Runs));
+        public BenchSide Figures() => new(BenchVm.From(Options), Runs.Count, Failed, PhaseFigures.From(Runs, appReady: Options.ReadyWhen is not null));
     }
 
     public static Command Create()
@@ -33,6 +34,8 @@ public static class CompareBench
         var timeout = VmOptions.Timeout("--timeout");
         var json = CliOptions.OutputFile("--json",
             "also write the figures as JSON: each side's configuration and samples, medians, p90s, B-A, p-values, the machine and time");
+        var readyWhen = CliOptions.ReadyWhen();
+        readyWhen.Description = "both sides boot the app sample (sample --app, its spans relayed to no destination) and compare the phase \"boot to app ready\" too: the end of its first span with this name, e.g. app.Ready";
         var command = new Command("compare",
             "Boot configuration A (the --a-* options) and B (the --b-* options) N times each, interleaved after one warm-up each; " +
             "per boot phase print both sides' median and p90, B-A, and a Mann-Whitney p-value with its significance mark. " +
@@ -44,11 +47,12 @@ public static class CompareBench
         command.Add(accel);
         command.Add(timeout);
         command.Add(json);
+        command.Add(readyWhen);
         command.SetAction((r, ct) =>
         {
             var (accelerator, bootTimeout) = (r.GetRequiredValue(accel), TimeSpan.FromSeconds(r.GetValue(timeout)));
             return RunAsync(new Request(r.GetValue(count), a.Read(r, accelerator, bootTimeout), b.Read(r, accelerator, bootTimeout), r.GetValue(json),
-                a.Image(r), b.Image(r)), ct);
+                r.GetValue(readyWhen), a.Image(r), b.Image(r)), ct);
         });
         return command;
     }
@@ -58,19 +62,20 @@ public static class CompareBench
     private static async Task<int> RunAsync(Request request, CancellationToken ct)
     {
         var host = BenchHost.Now();
-        var a = new Side("A", WithImage(await VmOptions.PrepareAsync(request.A, l => Console.Error.WriteLine("nerdbox: A: " + l), ct), request.ImageA));
-        var b = new Side("B", WithImage(await VmOptions.PrepareAsync(request.B, l => Console.Error.WriteLine("nerdbox: B: " + l), ct), request.ImageB));
+        var (optionsA, sinksA) = BenchRuns.ReadyWhen(WithImage(await VmOptions.PrepareAsync(request.A, l => Console.Error.WriteLine("nerdbox: A: " + l), ct), request.ImageA), request.ReadyWhen);
+        var (optionsB, sinksB) = BenchRuns.ReadyWhen(WithImage(await VmOptions.PrepareAsync(request.B, l => Console.Error.WriteLine("nerdbox: B: " + l), ct), request.ImageB), request.ReadyWhen);
+        var (a, b) = (new Side("A", optionsA, sinksA), new Side("B", optionsB, sinksB));
         if (request.A.Shape == request.B.Shape && request.A.KernelArgs.SequenceEqual(request.B.KernelArgs) && a.Options.Image.InputsHash == b.Options.Image.InputsHash)
             Console.Error.WriteLine("nerdbox: A and B are the same configuration: whatever differs is noise");
-        var bundle = await BundleAsync(ct);
+        var bundle = await BundleAsync(ct, app: request.ReadyWhen is not null);
         try
         {
             // The first boots of a process pay for JIT and a cold page cache: one of each, untimed.
             foreach (var side in new[] { a, b })
-                await RunOnceAsync($"warm-{side.Label}-{Environment.ProcessId}", bundle, side.Options, null, ct);
+                await RunOnceAsync($"warm-{side.Label}-{Environment.ProcessId}", bundle, side.Options, side.Sinks, ct);
             foreach (var (i, side) in Alternating(a, b, request.Count))
             {
-                var run = await RunOnceAsync($"compare-{Environment.ProcessId}-{i}-{side.Label}", bundle, side.Options, null, ct);
+                var run = await RunOnceAsync($"compare-{Environment.ProcessId}-{i}-{side.Label}", bundle, side.Options, side.Sinks, ct);
                 if (run is null)
                 {
                     side.Failed++;
@@ -87,6 +92,8 @@ public static class CompareBench
         var (figuresA, figuresB) = (a.Figures(), b.Figures());
         var rows = PhaseComparison.Of(figuresA, figuresB);
         Console.Write(CompareTable.Render(request.Count, figuresA, figuresB, rows));
+        foreach (var side in new[] { a, b })
+            if (PhaseFigures.AppReadyNote(side.Runs, request.ReadyWhen) is { } note) Console.WriteLine($"{side.Label}:{note}");
         BenchJson.Write(request.Json, BenchJson.Serialize(new CompareBenchReport(host, request.Count, figuresA, figuresB, rows)));
         if (a.Runs.Count > 0 && b.Runs.Count > 0) return 0;
         Console.Error.WriteLine($"nerdbox: every timed boot of {(a.Runs.Count == 0 ? "A" : "B")} failed: nothing to compare");

@@ -1,17 +1,15 @@
-using OpenTelemetry.Proto.Collector.Trace.V1;
-using OpenTelemetry.Proto.Trace.V1;
-
 namespace Nerdbox.Telemetry.Sinks;
 
 /// <summary>
-/// A queued sink's bounded queue: batches wait here for the sender, which takes them merged into
-/// export requests. It tells whether a batch fits now, signals when room is freed (a request was
-/// taken) and when everything handed in has been exported or dropped (for flushing).
+/// A queued sink's bounded queue: batches (of spans, or of log records) wait here for the sender, which
+/// takes them in groups that make one export request. It tells whether a batch fits now, signals when room
+/// is freed (a request was taken) and when everything handed in has been exported or dropped (for flushing).
+/// The bounds count items (spans or log records); <see cref="SinkOptions"/> names them in spans.
 /// </summary>
-internal sealed class SpanQueue(SinkOptions options)
+internal sealed class ExportQueue<TBatch>(SinkOptions options)
 {
     private readonly object _lock = new();
-    private readonly Queue<(ResourceSpans Batch, int Spans)> _queue = new();
+    private readonly Queue<(TBatch Batch, int Spans)> _queue = new();
     private int _queuedSpans;
     private int _pendingBatches; // queued or being exported: what WhenDrained waits for
     private TaskCompletionSource? _drained;
@@ -37,7 +35,7 @@ internal sealed class SpanQueue(SinkOptions options)
     }
 
     /// <summary>Queues the batch; false (nothing queued) when it does not fit or the queue is closed.</summary>
-    public bool TryAdd(ResourceSpans batch, int spans)
+    public bool TryAdd(TBatch batch, int spans)
     {
         lock (_lock)
         {
@@ -49,24 +47,24 @@ internal sealed class SpanQueue(SinkOptions options)
         }
     }
 
-    /// <summary>Takes the next batches, merged up to the export size, as one request; null when empty.</summary>
-    public (ExportTraceServiceRequest Request, int Spans, int Batches)? TakeRequest()
+    /// <summary>Takes the next batches, up to the export size, for one request; null when empty.</summary>
+    public (List<TBatch> Batches, int Spans)? TakeRequest()
     {
         TaskCompletionSource roomChanged;
-        (ExportTraceServiceRequest, int, int) taken;
+        (List<TBatch>, int) taken;
         lock (_lock)
         {
             if (_queue.Count == 0) return null;
-            var request = new ExportTraceServiceRequest();
+            var batches = new List<TBatch>();
             var spans = 0;
             while (_queue.TryPeek(out var next) && (spans == 0 || spans + next.Spans <= options.MaxSpansPerExport))
             {
                 _queue.Dequeue();
-                request.ResourceSpans.Add(next.Batch);
+                batches.Add(next.Batch);
                 spans += next.Spans;
             }
             _queuedSpans -= spans;
-            taken = (request, spans, request.ResourceSpans.Count);
+            taken = (batches, spans);
             roomChanged = SwapSignalLocked();
         }
         roomChanged.TrySetResult();

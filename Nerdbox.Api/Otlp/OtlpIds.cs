@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Nerdbox.Telemetry.Otlp;
+namespace Nerdbox.Api.Otlp;
 
 /// <summary>
 /// Trace and span ids as OTLP JSON spells them (hex) and as protobuf's own JSON does (base64),

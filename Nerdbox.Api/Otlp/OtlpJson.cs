@@ -1,10 +1,12 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
+using OpenTelemetry.Proto.Collector.Logs.V1;
 using OpenTelemetry.Proto.Collector.Trace.V1;
+using OpenTelemetry.Proto.Logs.V1;
 using OpenTelemetry.Proto.Trace.V1;
 
-namespace Nerdbox.Telemetry.Otlp;
+namespace Nerdbox.Api.Otlp;
 
 /// <summary>
 /// OTLP/JSON, both ways. Written as the spec and the file exporters write it: the protobuf JSON
@@ -12,7 +14,9 @@ namespace Nerdbox.Telemetry.Otlp;
 /// trace and span ids are hex strings, not base64; one request per line is the OTLP file format.
 /// Read leniently, as other tools write it: hex or base64 ids (short hex is zero-padded), snake_case
 /// names, enum names, the pre-1.0 <c>instrumentationLibrarySpans</c>. A span whose ids cannot be
-/// read is an <see cref="OtlpJsonException"/> naming the span and the field.
+/// read is an <see cref="OtlpJsonException"/> naming the span and the field. Export request bodies
+/// (traces and logs) as an OTLP/HTTP client sends them are read the same way; no reflection-based
+/// serialisation, so the NativeAOT guest reads them too.
 /// </summary>
 public static class OtlpJson
 {
@@ -44,6 +48,46 @@ public static class OtlpJson
         }
         var array = node?["resourceSpans"] ?? node?["resource_spans"] ?? throw new OtlpJsonException("no 'resourceSpans' in the OTLP/JSON line");
         return new ExportTraceServiceRequest { ResourceSpans = { ReadResourceSpans(array) } };
+    }
+
+    /// <summary>An OTLP/HTTP JSON trace export body (UTF-8); one without <c>resourceSpans</c> is an empty export.</summary>
+    public static ExportTraceServiceRequest ParseTraceExport(ReadOnlySpan<byte> utf8)
+    {
+        var body = ParseObject(utf8);
+        var array = body["resourceSpans"] ?? body["resource_spans"];
+        return array is null ? new ExportTraceServiceRequest() : new ExportTraceServiceRequest { ResourceSpans = { ReadResourceSpans(array) } };
+    }
+
+    /// <summary>An OTLP/HTTP JSON logs export body (UTF-8); one without <c>resourceLogs</c> is an empty export.</summary>
+    public static ExportLogsServiceRequest ParseLogsExport(ReadOnlySpan<byte> utf8)
+    {
+        var body = ParseObject(utf8);
+        var array = body["resourceLogs"] ?? body["resource_logs"];
+        if (array is null) return new ExportLogsServiceRequest();
+        if (array is not JsonArray items) throw new OtlpJsonException("'resourceLogs' is not an array");
+        foreach (var rl in items.OfType<JsonObject>()) NormaliseLogs(rl);
+        try
+        {
+            return new ExportLogsServiceRequest { ResourceLogs = { Parser.Parse<LogsData>(new JsonObject { ["resourceLogs"] = items.DeepClone() }.ToJsonString()).ResourceLogs } };
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new OtlpJsonException($"not OTLP log data: {e.Message}", e);
+        }
+    }
+
+    private static JsonObject ParseObject(ReadOnlySpan<byte> utf8)
+    {
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(utf8, documentOptions: Strict);
+        }
+        catch (JsonException e)
+        {
+            throw new OtlpJsonException($"not valid JSON: {e.Message}", e);
+        }
+        return node as JsonObject ?? throw new OtlpJsonException("an OTLP/JSON export body is a JSON object");
     }
 
     /// <summary>Reads the value of a <c>resourceSpans</c> array (a JSON array of ResourceSpans).</summary>
@@ -108,6 +152,18 @@ public static class OtlpJson
                 }
             }
         }
+    }
+
+    /// <summary>The log records' ids and 64-bit numbers, as <see cref="Normalise"/> does for spans.</summary>
+    private static void NormaliseLogs(JsonObject resourceLogs)
+    {
+        Exact64BitNumbers(resourceLogs);
+        foreach (var scope in Items(resourceLogs, "scopeLogs").Concat(Items(resourceLogs, "scope_logs")))
+            foreach (var record in Items(scope, "logRecords").Concat(Items(scope, "log_records")))
+            {
+                Id(record, "traceId", "trace_id", 16, "log record", required: false);
+                Id(record, "spanId", "span_id", 8, "log record", required: false);
+            }
     }
 
     /// <summary>Checks an id field and rewrites it as base64, the form protobuf's parser takes.</summary>

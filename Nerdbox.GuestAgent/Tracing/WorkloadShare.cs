@@ -1,0 +1,308 @@
+using Google.Protobuf;
+using Nerdbox.Api.Traces.V1;
+using OpenTelemetry.Proto.Collector.Logs.V1;
+using OpenTelemetry.Proto.Collector.Trace.V1;
+using OpenTelemetry.Proto.Logs.V1;
+using OpenTelemetry.Proto.Trace.V1;
+
+namespace Nerdbox.GuestAgent.Tracing;
+
+/// <summary>
+/// The workloads' share of the span buffer: spans and log records that containers sent to their OTLP
+/// endpoints, held apart from the agent's own spans and bounded on their own (in items and bytes), so a
+/// flooding workload never crowds out the boot's spans. Each container is bounded again within the share,
+/// so one container cannot starve another. Items with bad ids are refused one by one; items over a bound
+/// are dropped; both are counted per container and answered to the workload as OTLP partial success.
+/// </summary>
+internal sealed class WorkloadShare
+{
+    /// <summary>Largest piece of one request held as one entry, so a batch can take part of a big request.</summary>
+    public const int MaxEntryItems = 128;
+
+    /// <summary>Counters of containers that were deleted are kept for the host to read, up to this many.</summary>
+    public const int MaxClosedContainers = 64;
+
+    private readonly object _lock = new();
+    private readonly Queue<Entry> _queue = new();
+    private readonly Dictionary<string, Tally> _containers = new(StringComparer.Ordinal);
+    private readonly Queue<string> _closed = new();
+    private readonly Action _signal;
+    private int _items;
+    private long _bytes;
+    private ulong _taken;
+
+    public WorkloadShare(int maxItems, long maxBytes, int perContainerItems, long perContainerBytes, Action signal)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxItems);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBytes);
+        MaxItems = maxItems;
+        MaxBytes = maxBytes;
+        PerContainerItems = Math.Clamp(perContainerItems, 1, maxItems);
+        PerContainerBytes = Math.Clamp(perContainerBytes, 1, maxBytes);
+        _signal = signal;
+    }
+
+    public int MaxItems { get; }
+    public long MaxBytes { get; }
+    public int PerContainerItems { get; }
+    public long PerContainerBytes { get; }
+
+    /// <summary>Items held now.</summary>
+    public int Pending
+    {
+        get { lock (_lock) return _items; }
+    }
+
+    /// <summary>Items the share has taken in since the agent started (the stream carries each of them).</summary>
+    public ulong ItemsTaken
+    {
+        get { lock (_lock) return _taken; }
+    }
+
+    /// <summary>Starts (or restarts, for a reused id) a container's counters.</summary>
+    public void Open(string containerId)
+    {
+        lock (_lock) _containers[containerId] = new Tally(containerId);
+    }
+
+    /// <summary>The container is gone: its counters stay readable, the oldest closed ones are forgotten.</summary>
+    public void Close(string containerId)
+    {
+        lock (_lock)
+        {
+            if (!_containers.TryGetValue(containerId, out var tally) || tally.Closed) return;
+            tally.Closed = true;
+            _closed.Enqueue(containerId);
+            while (_closed.Count > MaxClosedContainers)
+            {
+                var oldest = _closed.Dequeue();
+                if (_containers.TryGetValue(oldest, out var t) && t.Closed) _containers.Remove(oldest);
+            }
+        }
+    }
+
+    /// <summary>A request refused whole (malformed, too large, not a relayed signal).</summary>
+    public void RejectRequest(string containerId)
+    {
+        lock (_lock) TallyOf(containerId).Stats.RequestsRejected++;
+    }
+
+    /// <summary>What was refused or dropped of one request, for its partial-success answer.</summary>
+    public readonly record struct Outcome(long Refused, long Dropped, string? Error)
+    {
+        public long NotKept => Refused + Dropped;
+
+        public string? Message => (Refused, Dropped) switch
+        {
+            (0, 0) => null,
+            (0, _) => $"{Dropped} dropped: the container's share of the guest's buffer is full",
+            (_, 0) => $"{Refused} refused: {Error}",
+            _ => $"{Refused} refused: {Error}; {Dropped} dropped: the container's share of the guest's buffer is full",
+        };
+    }
+
+    public Outcome AddSpans(string containerId, ExportTraceServiceRequest request)
+    {
+        long refused = 0, dropped = 0;
+        string? error = null;
+        lock (_lock)
+        {
+            var tally = TallyOf(containerId);
+            foreach (var rs in request.ResourceSpans)
+            {
+                var resourceSize = rs.Resource?.CalculateSize() ?? 0;
+                ResourceSpans? piece = null;
+                ScopeSpans? scope = null;
+                int pieceItems = 0;
+                long pieceBytes = 0;
+                foreach (var ss in rs.ScopeSpans)
+                {
+                    scope = null;
+                    foreach (var span in ss.Spans)
+                    {
+                        tally.Stats.SpansReceived++;
+                        if (SpanError(span) is { } why)
+                        {
+                            refused++;
+                            tally.Stats.ItemsRejected++;
+                            error ??= why;
+                            continue;
+                        }
+                        var size = span.CalculateSize() + (piece is null ? resourceSize : 0);
+                        if (!Fits(tally, pieceItems + 1, pieceBytes + size))
+                        {
+                            dropped++;
+                            tally.Stats.SpansDropped++;
+                            continue;
+                        }
+                        piece ??= new ResourceSpans { Resource = rs.Resource, SchemaUrl = rs.SchemaUrl };
+                        if (scope is null)
+                        {
+                            scope = new ScopeSpans { Scope = ss.Scope, SchemaUrl = ss.SchemaUrl };
+                            piece.ScopeSpans.Add(scope);
+                        }
+                        scope.Spans.Add(span);
+                        pieceItems++;
+                        pieceBytes += size;
+                        if (pieceItems == MaxEntryItems)
+                        {
+                            Hold(tally, new Entry(containerId, piece, null, pieceItems, pieceBytes));
+                            piece = null;
+                            scope = null;
+                            pieceItems = 0;
+                            pieceBytes = 0;
+                        }
+                    }
+                }
+                if (piece is not null) Hold(tally, new Entry(containerId, piece, null, pieceItems, pieceBytes));
+            }
+        }
+        _signal();
+        return new Outcome(refused, dropped, error);
+    }
+
+    public Outcome AddLogs(string containerId, ExportLogsServiceRequest request)
+    {
+        long refused = 0, dropped = 0;
+        string? error = null;
+        lock (_lock)
+        {
+            var tally = TallyOf(containerId);
+            foreach (var rl in request.ResourceLogs)
+            {
+                var resourceSize = rl.Resource?.CalculateSize() ?? 0;
+                ResourceLogs? piece = null;
+                ScopeLogs? scope = null;
+                int pieceItems = 0;
+                long pieceBytes = 0;
+                foreach (var sl in rl.ScopeLogs)
+                {
+                    scope = null;
+                    foreach (var record in sl.LogRecords)
+                    {
+                        tally.Stats.LogsReceived++;
+                        if (LogError(record) is { } why)
+                        {
+                            refused++;
+                            tally.Stats.ItemsRejected++;
+                            error ??= why;
+                            continue;
+                        }
+                        var size = record.CalculateSize() + (piece is null ? resourceSize : 0);
+                        if (!Fits(tally, pieceItems + 1, pieceBytes + size))
+                        {
+                            dropped++;
+                            tally.Stats.LogsDropped++;
+                            continue;
+                        }
+                        piece ??= new ResourceLogs { Resource = rl.Resource, SchemaUrl = rl.SchemaUrl };
+                        if (scope is null)
+                        {
+                            scope = new ScopeLogs { Scope = sl.Scope, SchemaUrl = sl.SchemaUrl };
+                            piece.ScopeLogs.Add(scope);
+                        }
+                        scope.LogRecords.Add(record);
+                        pieceItems++;
+                        pieceBytes += size;
+                        if (pieceItems == MaxEntryItems)
+                        {
+                            Hold(tally, new Entry(containerId, null, piece, pieceItems, pieceBytes));
+                            piece = null;
+                            scope = null;
+                            pieceItems = 0;
+                            pieceBytes = 0;
+                        }
+                    }
+                }
+                if (piece is not null) Hold(tally, new Entry(containerId, null, piece, pieceItems, pieceBytes));
+            }
+        }
+        _signal();
+        return new Outcome(refused, dropped, error);
+    }
+
+    /// <summary>Whether a piece of this size, not yet held, still fits the share and the container's bound.</summary>
+    private bool Fits(Tally tally, int pieceItems, long pieceBytes) =>
+        _items + pieceItems <= MaxItems && _bytes + pieceBytes <= MaxBytes
+        && tally.Items + pieceItems <= PerContainerItems && tally.Bytes + pieceBytes <= PerContainerBytes;
+
+    private void Hold(Tally tally, Entry entry)
+    {
+        _queue.Enqueue(entry);
+        _items += entry.Items;
+        _bytes += entry.Bytes;
+        _taken += (ulong)entry.Items;
+        tally.Items += entry.Items;
+        tally.Bytes += entry.Bytes;
+    }
+
+    /// <summary>Moves up to <paramref name="max"/> items into <paramref name="batch"/> (at least one entry when any is held); returns how many.</summary>
+    public int TakeInto(SpanBatch batch, int max)
+    {
+        var taken = 0;
+        lock (_lock)
+        {
+            while (_queue.TryPeek(out var entry) && (taken == 0 || taken + entry.Items <= max))
+            {
+                _queue.Dequeue();
+                _items -= entry.Items;
+                _bytes -= entry.Bytes;
+                if (_containers.TryGetValue(entry.ContainerId, out var tally))
+                {
+                    tally.Items -= entry.Items;
+                    tally.Bytes -= entry.Bytes;
+                }
+                if (entry.Spans is not null) batch.WorkloadSpans.Add(new WorkloadSpans { ContainerId = entry.ContainerId, ResourceSpans = entry.Spans });
+                if (entry.Logs is not null) batch.WorkloadLogs.Add(new WorkloadLogs { ContainerId = entry.ContainerId, ResourceLogs = entry.Logs });
+                taken += entry.Items;
+            }
+        }
+        return taken;
+    }
+
+    /// <summary>Every container's counters, as the host reads them with each batch.</summary>
+    public void AddStatsTo(BufferStats stats)
+    {
+        lock (_lock)
+            foreach (var tally in _containers.Values) stats.Workloads.Add(tally.Stats.Clone());
+    }
+
+    /// <summary>The counters of one container, made on first use (a request can race the container's opening).</summary>
+    private Tally TallyOf(string containerId) =>
+        _containers.TryGetValue(containerId, out var t) ? t : _containers[containerId] = new Tally(containerId);
+
+    private static string? SpanError(Span span)
+    {
+        if (span.TraceId.Length != 16) return $"span '{Cut(span.Name)}': trace_id must be 16 bytes (got {span.TraceId.Length})";
+        if (IsZero(span.TraceId)) return $"span '{Cut(span.Name)}': trace_id is all zero";
+        if (span.SpanId.Length != 8) return $"span '{Cut(span.Name)}': span_id must be 8 bytes (got {span.SpanId.Length})";
+        if (IsZero(span.SpanId)) return $"span '{Cut(span.Name)}': span_id is all zero";
+        if (span.ParentSpanId.Length is not (0 or 8)) return $"span '{Cut(span.Name)}': parent_span_id must be empty or 8 bytes (got {span.ParentSpanId.Length})";
+        return null;
+    }
+
+    private static string? LogError(LogRecord record)
+    {
+        if (record.TraceId.Length is not (0 or 16)) return $"log record: trace_id must be empty or 16 bytes (got {record.TraceId.Length})";
+        if (record.SpanId.Length is not (0 or 8)) return $"log record: span_id must be empty or 8 bytes (got {record.SpanId.Length})";
+        return null;
+    }
+
+    private static bool IsZero(ByteString id)
+    {
+        foreach (var b in id.Span) if (b != 0) return false;
+        return true;
+    }
+
+    private static string Cut(string name) => name.Length > 64 ? name[..64] + "…" : name;
+
+    private readonly record struct Entry(string ContainerId, ResourceSpans? Spans, ResourceLogs? Logs, int Items, long Bytes);
+
+    private sealed class Tally(string containerId)
+    {
+        public WorkloadStats Stats { get; } = new() { ContainerId = containerId };
+        public int Items;
+        public long Bytes;
+        public bool Closed;
+    }
+}

@@ -1,0 +1,88 @@
+using System.Runtime.InteropServices;
+using Nerdbox.GuestAgent.Native;
+
+namespace Nerdbox.GuestAgent.Workload;
+
+/// <summary>
+/// Work done inside another network namespace: a socket stays in the namespace it was made in, so a
+/// dedicated thread joins the container's namespace (<c>setns</c> changes only the calling thread),
+/// makes the sockets there, and leaves again; the agent then accepts on them from its own namespace.
+/// </summary>
+internal static unsafe class NetworkNamespace
+{
+    private const int O_RDONLY = 0;
+    private const int AF_INET = 2;
+    private const int SOCK_DGRAM = 2;
+    private const ulong SIOCGIFFLAGS = 0x8913;
+    private const ulong SIOCSIFFLAGS = 0x8914;
+    private const short IFF_UP = 0x1;
+
+    /// <summary>Runs <paramref name="work"/> on a thread of its own inside the namespace at <paramref name="path"/>.</summary>
+    public static T RunIn<T>(string path, Func<T> work)
+    {
+        T result = default!;
+        Exception? error = null;
+        var thread = new Thread(() =>
+        {
+            var own = Libc.Open("/proc/thread-self/ns/net", O_RDONLY | Libc.O_CLOEXEC);
+            var target = Libc.Open(path, O_RDONLY | Libc.O_CLOEXEC);
+            try
+            {
+                if (target < 0) throw new IOException($"cannot open the network namespace {path}: {Libc.LastErrorText()}");
+                if (Libc.SetNs(target, Libc.CLONE_NEWNET) != 0) throw new IOException($"cannot join the network namespace {path}: {Libc.LastErrorText()}");
+                try
+                {
+                    result = work();
+                }
+                finally
+                {
+                    // The thread ends next anyway; going back keeps it harmless until it does.
+                    if (own >= 0) Libc.SetNs(own, Libc.CLONE_NEWNET);
+                }
+            }
+            catch (Exception e)
+            {
+                error = e;
+            }
+            finally
+            {
+                if (target >= 0) Libc.Close(target);
+                if (own >= 0) Libc.Close(own);
+            }
+        })
+        { IsBackground = true, Name = "netns" };
+        thread.Start();
+        thread.Join();
+        if (error is not null) throw error;
+        return result;
+    }
+
+    /// <summary>Brings the loopback interface of the calling thread's namespace up; false when it was up already.</summary>
+    public static bool BringLoopbackUp()
+    {
+        var fd = Libc.Socket(AF_INET, SOCK_DGRAM | Libc.O_CLOEXEC, 0);
+        if (fd < 0) throw new IOException("socket for the loopback interface: " + Libc.LastErrorText());
+        try
+        {
+            var request = new IfReq();
+            "lo"u8.CopyTo(new Span<byte>(request.Name, 16));
+            if (Libc.Ioctl(fd, SIOCGIFFLAGS, &request) != 0) throw new IOException("reading the loopback interface's flags: " + Libc.LastErrorText());
+            if ((request.Flags & IFF_UP) != 0) return false;
+            request.Flags |= IFF_UP;
+            if (Libc.Ioctl(fd, SIOCSIFFLAGS, &request) != 0) throw new IOException("bringing the loopback interface up: " + Libc.LastErrorText());
+            return true;
+        }
+        finally
+        {
+            Libc.Close(fd);
+        }
+    }
+
+    /// <summary><c>struct ifreq</c>: the interface name, then a union of which only the flags are used here.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 40)]
+    private struct IfReq
+    {
+        [FieldOffset(0)] public fixed byte Name[16];
+        [FieldOffset(16)] public short Flags;
+    }
+}

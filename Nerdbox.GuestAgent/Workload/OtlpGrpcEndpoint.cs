@@ -1,0 +1,89 @@
+using System.Buffers.Binary;
+using Google.Protobuf;
+
+namespace Nerdbox.GuestAgent.Workload;
+
+/// <summary>
+/// OTLP/gRPC's unary export calls (traces and logs; metrics answered UNIMPLEMENTED with why), framed by hand
+/// rather than through the agent's gRPC services, so that the bound, the decoding and every failure's status
+/// are this endpoint's own: a message over <see cref="OtlpExport.MaxRequestBytes"/> is RESOURCE_EXHAUSTED,
+/// one that does not decode is INVALID_ARGUMENT.
+/// </summary>
+internal static class OtlpGrpcEndpoint
+{
+    public const string TracePath = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+    public const string LogsPath = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+    public const string MetricsPath = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+
+    public static RequestDelegate Handler(OtlpSignal signal) => http => HandleAsync(http, signal);
+
+    private static async Task HandleAsync(HttpContext http, OtlpSignal signal)
+    {
+        var containerId = WorkloadConnection.Of(http)!.ContainerId;
+        var answer = await ReadAndExportAsync(http, containerId, signal);
+        if (answer.Refusal != OtlpRefusal.None)
+        {
+            await AnswerStatusAsync(http, OtlpExport.GrpcCode(answer.Refusal), answer.Message);
+            return;
+        }
+        var message = OtlpExport.Response(answer).ToByteArray();
+        var frame = new byte[5 + message.Length];
+        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)message.Length);
+        message.CopyTo(frame, 5);
+        http.Response.ContentType = "application/grpc";
+        await http.Response.Body.WriteAsync(frame);
+        http.Response.AppendTrailer("grpc-status", "0");
+    }
+
+    /// <summary>A gRPC status in trailers (no message), as any gRPC server ends a failed call.</summary>
+    public static Task AnswerStatusAsync(HttpContext http, int code, string message)
+    {
+        http.Response.StatusCode = StatusCodes.Status200OK;
+        http.Response.ContentType = "application/grpc";
+        http.Response.AppendTrailer("grpc-status", code.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        http.Response.AppendTrailer("grpc-message", Uri.EscapeDataString(message));
+        return http.Response.CompleteAsync();
+    }
+
+    private static async Task<OtlpExport.Answer> ReadAndExportAsync(HttpContext http, string containerId, OtlpSignal signal)
+    {
+        if (signal == OtlpSignal.Metrics) return OtlpExport.Refuse(containerId, OtlpRefusal.NotRelayed, OtlpExport.NotRelayedMessage);
+        const int max = OtlpExport.MaxRequestBytes;
+        var tooLarge = $"the export message is larger than {max} bytes";
+        byte[]? body;
+        try
+        {
+            body = await OtlpBody.ReadAsync(http.Request.Body, max + 5, http.RequestAborted);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            body = null;
+        }
+        if (body is null) return OtlpExport.Refuse(containerId, OtlpRefusal.TooLarge, tooLarge);
+        if (body.Length < 5) return OtlpExport.Refuse(containerId, OtlpRefusal.Malformed, "no gRPC message in the call");
+        var length = BinaryPrimitives.ReadUInt32BigEndian(body.AsSpan(1));
+        if (length > max) return OtlpExport.Refuse(containerId, OtlpRefusal.TooLarge, tooLarge);
+        if (body.Length != 5 + length) return OtlpExport.Refuse(containerId, OtlpRefusal.Malformed, "an export call carries exactly one gRPC message");
+        var message = body[5..];
+        if (body[0] == 1)
+        {
+            var encoding = http.Request.Headers["grpc-encoding"].ToString();
+            if (!encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase))
+                return OtlpExport.Refuse(containerId, OtlpRefusal.UnsupportedMediaType, $"grpc-encoding '{encoding}' is not supported (gzip is)");
+            try
+            {
+                message = OtlpBody.Gunzip(message, max);
+            }
+            catch (InvalidDataException e)
+            {
+                return OtlpExport.Refuse(containerId, OtlpRefusal.Malformed, "the message is not gzip: " + e.Message);
+            }
+            if (message is null) return OtlpExport.Refuse(containerId, OtlpRefusal.TooLarge, tooLarge + " once decompressed");
+        }
+        else if (body[0] != 0)
+        {
+            return OtlpExport.Refuse(containerId, OtlpRefusal.Malformed, $"bad gRPC message flag {body[0]}");
+        }
+        return OtlpExport.Export(containerId, signal, message, json: false);
+    }
+}

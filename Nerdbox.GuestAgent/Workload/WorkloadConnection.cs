@@ -1,0 +1,17 @@
+using Microsoft.AspNetCore.Connections.Features;
+
+namespace Nerdbox.GuestAgent.Workload;
+
+/// <summary>
+/// The container a connection belongs to, set by the listener that accepted it (never read from the
+/// request), and the protocol of the endpoint it came in on.
+/// </summary>
+internal sealed record WorkloadConnection(string ContainerId, WorkloadProtocol Protocol)
+{
+    /// <summary>The key in the connection's items.</summary>
+    public static readonly object Key = typeof(WorkloadConnection);
+
+    /// <summary>The workload connection a request came in on; null on the host channel.</summary>
+    public static WorkloadConnection? Of(HttpContext http) =>
+        http.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(Key, out var value) == true ? value as WorkloadConnection : null;
+}

@@ -1,0 +1,87 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using Nerdbox.GuestAgent.Tracing;
+
+namespace Nerdbox.GuestAgent.Workload;
+
+/// <summary>
+/// Every container's OTLP endpoint, opened when its container is created and closed when it is deleted.
+/// Their connections flow to the agent's one Kestrel through two listeners (<see cref="WorkloadListener"/>),
+/// one per protocol; nothing here costs anything until a container is given an endpoint.
+/// </summary>
+internal sealed class WorkloadEndpoints : IAsyncDisposable
+{
+    public const int GrpcPort = 4317;
+    public const int HttpPort = 4318;
+
+    private readonly ConcurrentDictionary<string, ContainerEndpoint> _open = new(StringComparer.Ordinal);
+    private readonly Channel<ConnectionContext> _grpc = Channel.CreateUnbounded<ConnectionContext>();
+    private readonly Channel<ConnectionContext> _http = Channel.CreateUnbounded<ConnectionContext>();
+    private readonly Lazy<SocketConnectionContextFactory> _factory =
+        new(() => new SocketConnectionContextFactory(new SocketConnectionFactoryOptions(), NullLogger.Instance));
+
+    public ChannelReader<ConnectionContext> Connections(WorkloadProtocol protocol) =>
+        protocol == WorkloadProtocol.Grpc ? _grpc.Reader : _http.Reader;
+
+    public bool IsOpen(string containerId) => _open.ContainsKey(containerId);
+
+    /// <summary>
+    /// Opens the endpoint on 127.0.0.1:4317 and :4318 inside the network namespace at <paramref name="netnsPath"/>
+    /// (the created container's), bringing its loopback interface up if it is down. Returns whether it had to.
+    /// </summary>
+    public bool OpenInNamespace(string containerId, string netnsPath)
+    {
+        var (endpoint, broughtUp) = NetworkNamespace.RunIn(netnsPath, () =>
+        {
+            var up = NetworkNamespace.BringLoopbackUp();
+            return (ContainerEndpoint.Listen(containerId, new IPEndPoint(IPAddress.Loopback, GrpcPort), new IPEndPoint(IPAddress.Loopback, HttpPort)), up);
+        });
+        Add(endpoint);
+        return broughtUp;
+    }
+
+    /// <summary>
+    /// For a host process only (tests, benchmarks): an endpoint for a named pseudo-container on the host's
+    /// loopback (port 0 picks free ports). The same path as a container's once the sockets exist.
+    /// </summary>
+    public ContainerEndpoint OpenOnLoopback(string containerId, int grpcPort, int httpPort)
+    {
+        var endpoint = ContainerEndpoint.Listen(containerId, new IPEndPoint(IPAddress.Loopback, grpcPort), new IPEndPoint(IPAddress.Loopback, httpPort));
+        Add(endpoint);
+        return endpoint;
+    }
+
+    private void Add(ContainerEndpoint endpoint)
+    {
+        if (!_open.TryAdd(endpoint.ContainerId, endpoint))
+        {
+            _ = endpoint.DisposeAsync();
+            throw new InvalidOperationException($"container '{endpoint.ContainerId}' has an OTLP endpoint already");
+        }
+        GuestTracing.Buffer.Workloads.Open(endpoint.ContainerId);
+        endpoint.Start(_factory.Value, _grpc.Writer, _http.Writer);
+    }
+
+    /// <summary>Closes a container's endpoint, if it has one; its counters stay for the host to read.</summary>
+    public async Task CloseAsync(string containerId)
+    {
+        if (!_open.TryRemove(containerId, out var endpoint)) return;
+        GuestTracing.Buffer.Workloads.Close(containerId);
+        await endpoint.DisposeAsync();
+    }
+
+    private int _disposed;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        _grpc.Writer.TryComplete();
+        _http.Writer.TryComplete();
+        foreach (var id in _open.Keys) await CloseAsync(id);
+        if (_factory.IsValueCreated) _factory.Value.Dispose();
+    }
+}

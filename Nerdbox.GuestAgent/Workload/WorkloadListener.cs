@@ -1,0 +1,51 @@
+using System.Net;
+using Microsoft.AspNetCore.Connections;
+
+namespace Nerdbox.GuestAgent.Workload;
+
+/// <summary>Lets Kestrel bind the two workload endpoints beside the host channel, in the same server.</summary>
+internal sealed class WorkloadListenerFactory(WorkloadEndpoints endpoints) : IConnectionListenerFactory, IConnectionListenerFactorySelector
+{
+    public bool CanBind(EndPoint endpoint) => endpoint is WorkloadEndPoint;
+
+    public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default) =>
+        endpoint is WorkloadEndPoint w
+            ? new(new WorkloadListener(w, endpoints))
+            : throw new NotSupportedException($"no listener for {endpoint}");
+}
+
+/// <summary>Yields the connections that every container's sockets of one protocol accepted.</summary>
+internal sealed class WorkloadListener(WorkloadEndPoint endPoint, WorkloadEndpoints endpoints) : IConnectionListener
+{
+    private readonly CancellationTokenSource _unbound = new();
+
+    public EndPoint EndPoint => endPoint;
+
+    public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _unbound.Token);
+        try
+        {
+            var reader = endpoints.Connections(endPoint.Protocol);
+            while (await reader.WaitToReadAsync(linked.Token))
+                if (reader.TryRead(out var connection)) return connection;
+            return null;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
+    {
+        _unbound.Cancel();
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _unbound.Cancel();
+        await endpoints.DisposeAsync();
+    }
+}

@@ -1,0 +1,70 @@
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Nerdbox.GuestAgent.Workload;
+
+/// <summary>Marks the routes served on workload endpoints, and over which of their two protocols.</summary>
+internal sealed record WorkloadRoute(WorkloadProtocol Protocol);
+
+/// <summary>
+/// The containers' OTLP endpoints in the agent's one web host: two listeners beside the host channel's, the
+/// OTLP routes, and the gate that keeps the two apart (a workload connection reaches only the OTLP routes of
+/// its own protocol; the host channel never reaches them).
+/// </summary>
+internal static class WorkloadTelemetry
+{
+    /// <summary>Registers the endpoints' listeners; after the transports (a socket transport is added only when none is there).</summary>
+    public static void AddWorkloadTelemetry(this WebApplicationBuilder builder, AgentOptions options)
+    {
+        var endpoints = new WorkloadEndpoints();
+        builder.Services.AddSingleton(endpoints);
+        builder.Services.AddSingleton<IConnectionListenerFactory>(new WorkloadListenerFactory(endpoints));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(new WorkloadEndPoint(WorkloadProtocol.Grpc), l => l.Protocols = HttpProtocols.Http2);
+            k.Listen(new WorkloadEndPoint(WorkloadProtocol.Http), l => l.Protocols = HttpProtocols.Http1);
+        });
+        foreach (var (id, grpcPort, httpPort) in options.WorkloadEndpoints)
+        {
+            var endpoint = endpoints.OpenOnLoopback(id, grpcPort, httpPort);
+            Console.Error.WriteLine($"nerdbox-agent: workload endpoint {id}: grpc {endpoint.GrpcAddress} http {endpoint.HttpAddress}");
+        }
+        foreach (var (id, path) in options.WorkloadNamespaces)
+        {
+            var broughtUp = endpoints.OpenInNamespace(id, path);
+            Console.Error.WriteLine($"nerdbox-agent: workload endpoint {id}: in {path}{(broughtUp ? ", loopback brought up" : "")}");
+        }
+    }
+
+    public static void MapWorkloadTelemetry(this WebApplication app)
+    {
+        app.Use(GateAsync);
+        var grpc = new WorkloadRoute(WorkloadProtocol.Grpc);
+        var http = new WorkloadRoute(WorkloadProtocol.Http);
+        app.MapPost(OtlpGrpcEndpoint.TracePath, OtlpGrpcEndpoint.Handler(OtlpSignal.Traces)).WithMetadata(grpc);
+        app.MapPost(OtlpGrpcEndpoint.LogsPath, OtlpGrpcEndpoint.Handler(OtlpSignal.Logs)).WithMetadata(grpc);
+        app.MapPost(OtlpGrpcEndpoint.MetricsPath, OtlpGrpcEndpoint.Handler(OtlpSignal.Metrics)).WithMetadata(grpc);
+        app.MapPost("/v1/traces", OtlpHttpEndpoint.Handler(OtlpSignal.Traces)).WithMetadata(http);
+        app.MapPost("/v1/logs", OtlpHttpEndpoint.Handler(OtlpSignal.Logs)).WithMetadata(http);
+        app.MapPost("/v1/metrics", OtlpHttpEndpoint.Handler(OtlpSignal.Metrics)).WithMetadata(http);
+    }
+
+    /// <summary>Runs after routing chose an endpoint and before it runs.</summary>
+    private static Task GateAsync(HttpContext http, RequestDelegate next)
+    {
+        var connection = WorkloadConnection.Of(http);
+        var route = http.GetEndpoint()?.Metadata.GetMetadata<WorkloadRoute>();
+        if (connection is null)
+        {
+            if (route is null) return next(http);
+            http.Response.StatusCode = StatusCodes.Status404NotFound;
+            return Task.CompletedTask;
+        }
+        if (route?.Protocol == connection.Protocol) return next(http);
+        OtlpExport.Refuse(connection.ContainerId, OtlpRefusal.NotServed, OtlpExport.NotServedMessage);
+        if (connection.Protocol == WorkloadProtocol.Grpc) return OtlpGrpcEndpoint.AnswerStatusAsync(http, OtlpExport.GrpcCode(OtlpRefusal.NotServed), OtlpExport.NotServedMessage);
+        http.Response.StatusCode = StatusCodes.Status404NotFound;
+        http.Response.ContentType = "text/plain";
+        return http.Response.WriteAsync(OtlpExport.NotServedMessage);
+    }
+}
