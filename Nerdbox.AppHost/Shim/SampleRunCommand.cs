@@ -32,7 +32,7 @@ public static class SampleRunCommand
         IResourceBuilder<ParameterResource> workKey, JaegerDeployment? jaeger = null) =>
         shim.WithCommand(Name, "Boot a sample VM", context => RunAsync(shim.Resource, workKey.Resource, jaeger?.Container?.Resource, context), new CommandOptions
         {
-            Description = "Boots a microVM, runs a busybox container in it and shows its boot phases and trace",
+            Description = "Boots a microVM, runs the sample app (a busybox script that traces its own start-up) in it and shows its boot phases and trace",
             IconName = "Play",
             Arguments = Arguments(),
             ValidateArguments = Validate,

@@ -6,7 +6,7 @@ namespace Nerdbox.AppHost.Shim;
 
 /// <summary>The shim's answer to POST /samples/run, and its rendering as the command's Markdown result.</summary>
 public sealed record SampleRunResult(string TraceId, int ExitStatus, string Output, string Backend, int Cpus, int MemoryMib,
-    double BootToOutputMs, IReadOnlyList<SampleRunResult.Phase> Phases)
+    double BootToOutputMs, IReadOnlyList<SampleRunResult.Phase> Phases, double? BootToAppReadyMs = null)
 {
     public sealed record Phase(string Name, double? StartMs, double? TookMs);
 
@@ -38,6 +38,8 @@ public sealed record SampleRunResult(string TraceId, int ExitStatus, string Outp
         md.AppendLine("|---|---:|---:|");
         foreach (var p in Phases) md.AppendLine(CultureInfo.InvariantCulture, $"| {p.Name} | {Ms(p.StartMs)} | {Ms(p.TookMs)} |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| boot to output | | {BootToOutputMs:0} |");
+        // The app's own readiness, from its spans: the end of its app.Ready span, when it sent one.
+        md.AppendLine(CultureInfo.InvariantCulture, $"| boot to app ready | | {Ms(BootToAppReadyMs)} |");
         md.AppendLine();
         var links = traceLinks.Count == 0 ? "(no dashboard)" : string.Join(" · ", traceLinks.Select(l => $"[{l.Name}]({l.Url})"));
         md.AppendLine(CultureInfo.InvariantCulture, $"trace `{TraceId}`: {links}");

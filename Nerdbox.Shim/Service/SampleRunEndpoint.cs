@@ -11,7 +11,8 @@ namespace Nerdbox.Shim.Service;
 /// <summary>
 /// POST /samples/run: boots a VM with the app sample (a busybox script that prints a line and posts its own
 /// start-up spans to the container's OTLP endpoint, so the run's trace runs on into the app's spans), and answers
-/// the run's trace id, exit status, output and boot phases (the dashboard's "boot a sample VM" command).
+/// the run's trace id, exit status, output, boot phases and boot to app ready (the end of the app's <c>app.Ready</c>
+/// span; null when it never came), for the dashboard's "boot a sample VM" command.
 /// The body may choose the backend, CPUs and memory (<see cref="SampleRunRequest"/>). It starts work,
 /// so it needs the <see cref="WorkKey"/> (checked before the body is read) and a free <see cref="WorkSlots"/> slot.
 /// </summary>
@@ -47,7 +48,13 @@ public static class SampleRunEndpoint
         }
         try
         {
-            options = WithRequest(options, request!) with { GuestSpanSink = services.GetService<ISpanSink>(), WorkloadLogSink = services.GetService<ILogSink>() };
+            // The app sample's last span ends when it is ready: the run measures boot to app ready by it.
+            options = WithRequest(options, request!) with
+            {
+                GuestSpanSink = services.GetService<ISpanSink>(),
+                WorkloadLogSink = services.GetService<ILogSink>(),
+                ReadyWhen = SampleBundle.AppSpans[^1],
+            };
         }
         catch (VmException e)
         {
@@ -84,12 +91,12 @@ public static class SampleRunEndpoint
     public sealed record Phase(string Name, double? StartMs, double? TookMs);
 
     public sealed record SampleRunResult(string TraceId, int ExitStatus, string Output, string Backend, int Cpus, int MemoryMib,
-        double BootToOutputMs, IReadOnlyList<Phase> Phases, string PhaseSummary)
+        double BootToOutputMs, IReadOnlyList<Phase> Phases, string PhaseSummary, double? BootToAppReadyMs)
     {
         public static SampleRunResult From(TaskRun.Outcome run, VmTaskOptions options) => new(
             run.TraceId, run.ExitStatus, Encoding.UTF8.GetString(run.Stdout), run.Backend, options.Cpus, options.MemoryMib,
             run.Phases.BootToOutput?.TotalMilliseconds ?? 0,
             [.. run.Phases.Phases().Select(p => new Phase(p.Name, p.Start is { } s ? (s - run.Phases.VmmSpawned).TotalMilliseconds : null, p.Duration?.TotalMilliseconds))],
-            run.Phases.Summary());
+            run.Phases.Summary(), run.Phases.BootToAppReady?.TotalMilliseconds);
     }
 }

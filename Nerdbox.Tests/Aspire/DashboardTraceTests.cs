@@ -17,6 +17,8 @@ public sealed class DashboardTraceTests(AppHostFixture app) : IAsyncLifetime
     {
         Assert.Equal(0, app.Sample.ExitStatus);
         Assert.Contains("hello from a nerdbox sample VM", app.Sample.Output);
+        // The app sample posted its own start-up spans to the endpoint its container was given.
+        Assert.Contains($"sample-app: 2 spans sent to http://127.0.0.1:4318/v1/traces in trace {app.Sample.TraceId}", app.Sample.Output);
         Assert.Matches("^[0-9a-f]{32}$", app.Sample.TraceId);
         Assert.InRange(app.StartToHealthy, TimeSpan.Zero, TimeSpan.FromMinutes(3));
     }
@@ -77,7 +79,8 @@ public sealed class DashboardTraceTests(AppHostFixture app) : IAsyncLifetime
             if (response.IsSuccessStatusCode)
             {
                 spans = Flatten(JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement);
-                if (spans.Any(s => s.Name == "task.Start") && spans.Any(s => s.Name == "kernel.Boot") && spans.Any(s => s.Name == "shim.SampleRun")) break;
+                if (spans.Any(s => s.Name == "task.Start") && spans.Any(s => s.Name == "kernel.Boot") && spans.Any(s => s.Name == "shim.SampleRun")
+                    && spans.Any(s => s.Name == "app.Ready")) break;
             }
             await Task.Delay(1000);
         }
@@ -94,6 +97,15 @@ public sealed class DashboardTraceTests(AppHostFixture app) : IAsyncLifetime
         {
             Assert.True(byId.TryGetValue(g.ParentId, out var parent), $"{g.Name} has no parent in the dashboard's trace");
             if (g.Name.Contains('/')) Assert.Equal("shim", parent.Service);
+        }
+        // The boot runs on into the app's own spans, under its own service name, children of the container's start.
+        var appSpans = spans.Where(s => s.Service == Nerdbox.Engine.Bundles.SampleBundle.AppServiceName).ToList();
+        foreach (var name in Nerdbox.Engine.Bundles.SampleBundle.AppSpans)
+        {
+            var span = Assert.Single(appSpans, s => s.Name == name);
+            Assert.True(byId.TryGetValue(span.ParentId, out var parent), $"{name} has no parent in the dashboard's trace");
+            Assert.Equal("crun.Start", parent.Name);
+            Assert.Equal(ShimTracing.GuestServiceName, parent.Service);
         }
     }
 

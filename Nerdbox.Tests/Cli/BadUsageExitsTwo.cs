@@ -22,6 +22,7 @@ public sealed class BadUsageExitsTwo : IDisposable
     [InlineData("'--cpus'", "run", "no-such-bundle", "--cpus")]
     [InlineData("BUNDLE", "run")]
     [InlineData("DIR", "sample")]
+    [InlineData("sample --app runs its own script: give no CMD with it", "sample", "dir", "--app", "--", "echo", "hi")]
     [InlineData("'--source'", "trace", "show")]
     [InlineData("diff wants A", "trace", "diff")]
     [InlineData("usage: nerdbox-shim image build", "image")]

@@ -30,13 +30,16 @@ namespace Nerdbox.Tests.Workload;
 /// take the same path as a container's once the sockets exist. Real clients post (the OpenTelemetry SDK's
 /// own exporters, HttpClient, a gRPC channel); what comes out is read from the agent's real trace stream.
 /// </summary>
-public sealed class GuestWorkloadEndpointTests
+public sealed class GuestWorkloadEndpointTests : IDisposable
 {
     private const string InfoSpan = "nerdbox.services.system.v1.System/Info";
     private const string TraceExportPath = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
     private const string MetricsExportPath = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
 
-    private static readonly HttpClient Http = new();
+    // One per test: a pooled connection must not outlive its agent (a later agent may get the same port).
+    private readonly HttpClient _http = new();
+
+    public void Dispose() => _http.Dispose();
 
     private static OtlpSpan NewSpan(string name, byte[]? traceId = null, byte[]? spanId = null) => new()
     {
@@ -67,17 +70,17 @@ public sealed class GuestWorkloadEndpointTests
         },
     };
 
-    private static async Task<HttpResponseMessage> PostAsync(Uri baseUri, string path, byte[] body, string contentType)
+    private async Task<HttpResponseMessage> PostAsync(Uri baseUri, string path, byte[] body, string contentType)
     {
         var content = new ByteArrayContent(body);
         content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
-        return await Http.PostAsync(new Uri(baseUri, path), content);
+        return await _http.PostAsync(new Uri(baseUri, path), content);
     }
 
-    private static Task<HttpResponseMessage> PostProtobufAsync(Uri baseUri, IMessage request, string path = "/v1/traces") =>
+    private Task<HttpResponseMessage> PostProtobufAsync(Uri baseUri, IMessage request, string path = "/v1/traces") =>
         PostAsync(baseUri, path, request.ToByteArray(), "application/x-protobuf");
 
-    private static async Task<ExportTraceServiceResponse> ExportOkAsync(Uri baseUri, ExportTraceServiceRequest request)
+    private async Task<ExportTraceServiceResponse> ExportOkAsync(Uri baseUri, ExportTraceServiceRequest request)
     {
         using var response = await PostProtobufAsync(baseUri, request);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -151,11 +154,11 @@ public sealed class GuestWorkloadEndpointTests
 
         // OTLP/JSON as a shell script would post it: hex ids.
         const string traceHex = "0af7651916cd43dd8448eb211c80319c", spanHex = "b7ad6b7169203331", parentHex = "00f067aa0ba902b7";
-        var json = $$$"""
+        var json = """
             {"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"json-app"}}]},
-              "scopeSpans":[{"spans":[{"traceId":"{{{traceHex}}}","spanId":"{{{spanHex}}}","parentSpanId":"{{{parentHex}}}","name":"app.Ready","kind":1,
+              "scopeSpans":[{"spans":[{"traceId":"TRACE","spanId":"SPAN","parentSpanId":"PARENT","name":"app.Ready","kind":1,
                 "startTimeUnixNano":"1700000000000000001","endTimeUnixNano":"1700000000000000002"}]}]}]}
-            """;
+            """.Replace("TRACE", traceHex).Replace("SPAN", spanHex).Replace("PARENT", parentHex);
         using (var response = await PostAsync(httpUri, "/v1/traces", Encoding.UTF8.GetBytes(json), "application/json"))
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -337,7 +340,7 @@ public sealed class GuestWorkloadEndpointTests
 
         using (var response = await PostAsync(httpUri, "/nerdbox.services.system.v1.System/Info", [], "application/grpc"))
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        using (var response = await Http.GetAsync(new Uri(httpUri, "/v1/traces")))
+        using (var response = await _http.GetAsync(new Uri(httpUri, "/v1/traces")))
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         using (var response = await PostProtobufAsync(httpUri, new ExportTraceServiceRequest(), "/v1/metrics"))
         {
@@ -396,5 +399,90 @@ public sealed class GuestWorkloadEndpointTests
             foreach (var c in held) c.Dispose();
         }
         Assert.Equal(40UL, (await StatsOfAsync(agent, "conn")).SpansReceived);
+    }
+    [Fact]
+    public async Task An_endpoint_opened_in_a_network_namespace_brings_its_loopback_up_and_answers_there()
+    {
+        if (Environment.UserName != "root") Assert.Skip("joining a network namespace needs root");
+        foreach (var tool in new[] { "unshare", "nsenter", "curl" })
+            if (Nerdbox.Engine.Host.HostTools.Find(tool) is null) Assert.Skip(tool + " is not installed");
+
+        // A fresh namespace, as crun makes one for a container: only a loopback interface, down.
+        using var holder = Process.Start(new ProcessStartInfo("unshare", ["--net", "sleep", "300"]) { UseShellExecute = false })!;
+        try
+        {
+            var netns = $"/proc/{holder.Id}/ns/net";
+            while (File.ResolveLinkTarget(netns, false)?.Name == File.ResolveLinkTarget("/proc/self/ns/net", false)?.Name) await Task.Delay(10);
+            await using var agent = await HostAgent.StartAsync("--workload-netns", "inns=" + netns);
+            Assert.Contains($"workload endpoint inns: in {netns}, loopback brought up", agent.Log);
+            await using var stream = new GuestTraceStream(agent);
+
+            var json = """{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"from.inside"}]}]}]}""";
+            var curl = Process.Start(new ProcessStartInfo("nsenter", ["--net=" + netns, "curl", "-s", "-w", " %{http_code}", "-H", "Content-Type: application/json",
+                "--data", json, "http://127.0.0.1:4318/v1/traces"]) { RedirectStandardOutput = true, UseShellExecute = false })!;
+            var answer = await curl.StandardOutput.ReadToEndAsync();
+            await curl.WaitForExitAsync();
+            Assert.Equal("{} 200", answer);
+
+            await stream.WaitUntilAsync(s => s.WorkloadSpansByContainer.Any(), "the span posted from inside the namespace");
+            var (container, span) = Assert.Single(stream.WorkloadSpansByContainer);
+            Assert.Equal(("inns", "from.inside"), (container, span.Name));
+        }
+        finally
+        {
+            holder.Kill();
+            await holder.WaitForExitAsync();
+        }
+    }
+    [Fact]
+    public async Task A_container_has_a_bounded_number_of_exports_in_flight_and_the_rest_are_told_to_retry()
+    {
+        await using var agent = await HostAgent.StartAsync("--workload-endpoint", "busy=0");
+        var (_, httpUri) = agent.WorkloadEndpoint("busy");
+        var body = Request("app", NewSpan("held")).ToByteArray();
+        const int requests = 6, inFlight = 2;
+
+        // Six requests whose bodies are not finished: two get in and wait for their bodies, the others are refused.
+        var held = new List<System.Net.Sockets.TcpClient>();
+        try
+        {
+            for (var i = 0; i < requests; i++)
+            {
+                var c = new System.Net.Sockets.TcpClient();
+                await c.ConnectAsync(IPAddress.Loopback, httpUri.Port);
+                var head = $"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Length: {body.Length}\r\n\r\n";
+                await c.GetStream().WriteAsync(Encoding.ASCII.GetBytes(head));
+                await c.GetStream().WriteAsync(body.AsMemory(0, 3));
+                held.Add(c);
+            }
+            // The refusals are counted as they happen: wait until all four are in, so the two holders are the two in flight.
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while ((await agent.Client.Traces.DrainAsync(new DrainRequest())).Stats.Workloads.SingleOrDefault(w => w.ContainerId == "busy")?.RequestsRejected != requests - inFlight)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the refusals were not counted within 60 s:\n" + agent.Log);
+                await Task.Delay(20);
+            }
+
+            var answers = new List<string>();
+            foreach (var c in held)
+            {
+                await c.GetStream().WriteAsync(body.AsMemory(3));
+                var answer = new byte[256];
+                var n = await c.GetStream().ReadAsync(answer);
+                answers.Add(Encoding.ASCII.GetString(answer, 0, n));
+            }
+            Assert.Equal(inFlight, answers.Count(a => a.StartsWith("HTTP/1.1 200", StringComparison.Ordinal)));
+            Assert.Equal(requests - inFlight, answers.Count(a => a.StartsWith("HTTP/1.1 429", StringComparison.Ordinal)));
+            Assert.All(answers.Where(a => a.Contains(" 429 ")), a => Assert.Contains("export requests at once from this container", a));
+        }
+        finally
+        {
+            foreach (var c in held) c.Dispose();
+        }
+
+        // The slots are free again.
+        using var after = await PostAsync(httpUri, "/v1/traces", body, "application/x-protobuf");
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        Assert.Equal(3UL, (await StatsOfAsync(agent, "busy")).SpansReceived);
     }
 }
