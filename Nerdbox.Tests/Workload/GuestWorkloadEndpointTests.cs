@@ -473,9 +473,10 @@ public sealed class GuestWorkloadEndpointTests : IDisposable
             }
             // The refusals are counted as they happen: wait until all four are in, so the two holders are the two in flight.
             var deadline = DateTime.UtcNow.AddSeconds(60);
-            while ((await agent.Client.Traces.DrainAsync(new DrainRequest())).Stats.Workloads.SingleOrDefault(w => w.ContainerId == "busy")?.RequestsRejected != requests - inFlight)
+            ulong? refused;
+            while ((refused = (await agent.Client.Traces.DrainAsync(new DrainRequest())).Stats.Workloads.SingleOrDefault(w => w.ContainerId == "busy")?.RequestsRejected) != requests - inFlight)
             {
-                Assert.True(DateTime.UtcNow < deadline, "the refusals were not counted within 60 s:\n" + agent.Log);
+                Assert.True(DateTime.UtcNow < deadline, $"{refused} of the {requests - inFlight} refusals were counted within 60 s:\n" + agent.Log);
                 await Task.Delay(20);
             }
 
