@@ -111,6 +111,21 @@ public sealed class GuestWorkloadEndpointTests : IDisposable
         return channel.CreateCallInvoker().AsyncUnaryCall(method, null, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)), message);
     }
 
+    /// <summary>One whole HTTP/1.1 answer with a chunked body (as the agent writes them), read off a raw connection.</summary>
+    private static async Task<string> ReadChunkedAnswerAsync(Stream stream)
+    {
+        var answer = new StringBuilder();
+        var buffer = new byte[1024];
+        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (!answer.ToString().EndsWith("\r\n0\r\n\r\n", StringComparison.Ordinal))
+        {
+            var n = await stream.ReadAsync(buffer, guard.Token);
+            if (n == 0) break;
+            answer.Append(Encoding.Latin1.GetString(buffer, 0, n));
+        }
+        return answer.ToString();
+    }
+
     private static async Task<WorkloadStats> StatsOfAsync(HostAgent agent, string container)
     {
         var drain = await agent.Client.Traces.DrainAsync(new DrainRequest());
@@ -141,6 +156,7 @@ public sealed class GuestWorkloadEndpointTests : IDisposable
                     o.Protocol = protocol;
                     o.Endpoint = endpoint;
                     o.ExportProcessorType = ExportProcessorType.Simple;
+                    o.TimeoutMilliseconds = 60_000; // the machine may be busy booting VMs: a guard against a hang, not a figure
                 })
                 .Build();
             using var activitySource = new ActivitySource(source);
@@ -457,9 +473,10 @@ public sealed class GuestWorkloadEndpointTests : IDisposable
             }
             // The refusals are counted as they happen: wait until all four are in, so the two holders are the two in flight.
             var deadline = DateTime.UtcNow.AddSeconds(60);
-            while ((await agent.Client.Traces.DrainAsync(new DrainRequest())).Stats.Workloads.SingleOrDefault(w => w.ContainerId == "busy")?.RequestsRejected != requests - inFlight)
+            ulong? refused;
+            while ((refused = (await agent.Client.Traces.DrainAsync(new DrainRequest())).Stats.Workloads.SingleOrDefault(w => w.ContainerId == "busy")?.RequestsRejected) != requests - inFlight)
             {
-                Assert.True(DateTime.UtcNow < deadline, "the refusals were not counted within 60 s:\n" + agent.Log);
+                Assert.True(DateTime.UtcNow < deadline, $"{refused} of the {requests - inFlight} refusals were counted within 60 s:\n" + agent.Log);
                 await Task.Delay(20);
             }
 
@@ -467,9 +484,7 @@ public sealed class GuestWorkloadEndpointTests : IDisposable
             foreach (var c in held)
             {
                 await c.GetStream().WriteAsync(body.AsMemory(3));
-                var answer = new byte[256];
-                var n = await c.GetStream().ReadAsync(answer);
-                answers.Add(Encoding.ASCII.GetString(answer, 0, n));
+                answers.Add(await ReadChunkedAnswerAsync(c.GetStream()));
             }
             Assert.Equal(inFlight, answers.Count(a => a.StartsWith("HTTP/1.1 200", StringComparison.Ordinal)));
             Assert.Equal(requests - inFlight, answers.Count(a => a.StartsWith("HTTP/1.1 429", StringComparison.Ordinal)));
