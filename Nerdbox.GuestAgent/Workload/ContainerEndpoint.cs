@@ -11,11 +11,15 @@ namespace Nerdbox.GuestAgent.Workload;
 /// One container's OTLP endpoint: its two listening sockets (gRPC and HTTP), made wherever the caller
 /// stands (inside the container's network namespace, or on the host's loopback for tests), and the loops
 /// that accept on them and hand each connection, marked with the container, to the agent's Kestrel.
-/// A container may hold at most <see cref="MaxConnections"/> connections at once.
+/// A container may hold at most <see cref="MaxConnections"/> connections at once, and have at most
+/// <see cref="MaxExportsInFlight"/> export requests in progress.
 /// </summary>
 internal sealed class ContainerEndpoint : IAsyncDisposable
 {
     public const int MaxConnections = 16;
+
+    /// <summary>Export requests a container may have read and decoded at once; one more is answered "busy, retry".</summary>
+    public const int MaxExportsInFlight = 2;
     private const int Backlog = 16;
 
     private readonly Socket _grpc;
@@ -23,6 +27,7 @@ internal sealed class ContainerEndpoint : IAsyncDisposable
     private readonly CancellationTokenSource _closed = new();
     private readonly ConcurrentDictionary<ConnectionContext, byte> _live = new();
     private readonly List<Task> _loops = [];
+    private readonly SemaphoreSlim _exports = new(MaxExportsInFlight);
     private int _connections;
 
     private ContainerEndpoint(string containerId, Socket grpc, Socket http)
@@ -72,8 +77,8 @@ internal sealed class ContainerEndpoint : IAsyncDisposable
 
     public void Start(SocketConnectionContextFactory factory, ChannelWriter<ConnectionContext> grpc, ChannelWriter<ConnectionContext> http)
     {
-        _loops.Add(AcceptLoopAsync(_grpc, new WorkloadConnection(ContainerId, WorkloadProtocol.Grpc), factory, grpc));
-        _loops.Add(AcceptLoopAsync(_http, new WorkloadConnection(ContainerId, WorkloadProtocol.Http), factory, http));
+        _loops.Add(AcceptLoopAsync(_grpc, new WorkloadConnection(ContainerId, WorkloadProtocol.Grpc, _exports), factory, grpc));
+        _loops.Add(AcceptLoopAsync(_http, new WorkloadConnection(ContainerId, WorkloadProtocol.Http, _exports), factory, http));
     }
 
     private async Task AcceptLoopAsync(Socket listener, WorkloadConnection tag, SocketConnectionContextFactory factory, ChannelWriter<ConnectionContext> kestrel)

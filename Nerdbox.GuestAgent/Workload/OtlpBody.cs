@@ -19,6 +19,28 @@ internal static class OtlpBody
         }
     }
 
+    /// <summary>
+    /// Reads and discards what is left of a refused request's body, up to <paramref name="max"/> bytes; false when
+    /// more is left (or it cannot be read). On HTTP/1.1 an unread body would otherwise make the server close the
+    /// connection with data unread, which can reset it before the client reads the answer.
+    /// </summary>
+    public static async Task<bool> DrainAsync(Stream body, int max, CancellationToken ct)
+    {
+        var chunk = new byte[16 * 1024];
+        long total = 0;
+        try
+        {
+            while (total <= max)
+            {
+                var n = await body.ReadAsync(chunk, ct);
+                if (n == 0) return true;
+                total += n;
+            }
+        }
+        catch (Exception e) when (e is BadHttpRequestException or IOException or OperationCanceledException) { }
+        return false;
+    }
+
     /// <summary>The gunzipped bytes, or null when they are longer than <paramref name="max"/>; not gzip is an <see cref="InvalidDataException"/>.</summary>
     public static byte[]? Gunzip(byte[] compressed, int max)
     {

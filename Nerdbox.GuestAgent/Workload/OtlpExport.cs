@@ -24,6 +24,7 @@ internal enum OtlpRefusal
     UnsupportedMediaType,
     NotRelayed,
     NotServed,
+    Busy,
 }
 
 /// <summary>
@@ -60,6 +61,7 @@ internal static class OtlpExport
     }
 
     public const string NotRelayedMessage = "metrics are not relayed out of the VM; set OTEL_METRICS_EXPORTER=none";
+    public static readonly string BusyMessage = $"more than {ContainerEndpoint.MaxExportsInFlight} export requests at once from this container; retry later";
     public const string NotServedMessage = "not served here: this endpoint takes only OTLP trace and logs exports";
 
     /// <summary>A request refused whole, counted against the container.</summary>
@@ -142,6 +144,7 @@ internal static class OtlpExport
         OtlpRefusal.TooLarge => 8, // RESOURCE_EXHAUSTED
         OtlpRefusal.UnsupportedMediaType => 3,
         OtlpRefusal.NotRelayed or OtlpRefusal.NotServed => 12, // UNIMPLEMENTED
+        OtlpRefusal.Busy => 14, // UNAVAILABLE: OTLP clients retry it
         _ => 0,
     };
 }

@@ -11,6 +11,26 @@ internal static class OtlpHttpEndpoint
 {
     public static RequestDelegate Handler(OtlpSignal signal) => http => HandleAsync(http, signal);
 
+    /// <summary>An answer to a request refused whole, in the request's encoding.</summary>
+    public static Task AnswerRefusalAsync(HttpContext http, OtlpExport.Answer answer) =>
+        WriteRefusalAsync(http, answer, (http.Request.ContentType ?? "").StartsWith("application/json", StringComparison.OrdinalIgnoreCase));
+
+    private static async Task WriteRefusalAsync(HttpContext http, OtlpExport.Answer answer, bool json)
+    {
+        if (!await OtlpBody.DrainAsync(http.Request.Body, OtlpExport.MaxRequestBytes, http.RequestAborted))
+            http.Response.Headers.Connection = "close";
+        http.Response.StatusCode = answer.Refusal switch
+        {
+            OtlpRefusal.TooLarge => StatusCodes.Status413PayloadTooLarge,
+            OtlpRefusal.UnsupportedMediaType => StatusCodes.Status415UnsupportedMediaType,
+            OtlpRefusal.NotRelayed or OtlpRefusal.NotServed => StatusCodes.Status404NotFound,
+            OtlpRefusal.Busy => StatusCodes.Status429TooManyRequests,
+            _ => StatusCodes.Status400BadRequest,
+        };
+        http.Response.ContentType = json ? "application/json" : "application/x-protobuf";
+        await http.Response.Body.WriteAsync(OtlpExport.StatusBody(OtlpExport.GrpcCode(answer.Refusal), answer.Message, json));
+    }
+
     private static async Task HandleAsync(HttpContext http, OtlpSignal signal)
     {
         var containerId = WorkloadConnection.Of(http)!.ContainerId;
@@ -19,15 +39,7 @@ internal static class OtlpHttpEndpoint
         var answer = await ReadAndExportAsync(http, containerId, signal, mediaType, json);
         if (answer.Refusal != OtlpRefusal.None)
         {
-            http.Response.StatusCode = answer.Refusal switch
-            {
-                OtlpRefusal.TooLarge => StatusCodes.Status413PayloadTooLarge,
-                OtlpRefusal.UnsupportedMediaType => StatusCodes.Status415UnsupportedMediaType,
-                OtlpRefusal.NotRelayed or OtlpRefusal.NotServed => StatusCodes.Status404NotFound,
-                _ => StatusCodes.Status400BadRequest,
-            };
-            http.Response.ContentType = json ? "application/json" : "application/x-protobuf";
-            await http.Response.Body.WriteAsync(OtlpExport.StatusBody(OtlpExport.GrpcCode(answer.Refusal), answer.Message, json));
+            await WriteRefusalAsync(http, answer, json);
             return;
         }
         http.Response.StatusCode = StatusCodes.Status200OK;

@@ -4,9 +4,10 @@ namespace Nerdbox.GuestAgent.Workload;
 
 /// <summary>
 /// The container a connection belongs to, set by the listener that accepted it (never read from the
-/// request), and the protocol of the endpoint it came in on.
+/// request), the protocol of the endpoint it came in on, and the container's export requests in flight
+/// (shared by all its connections, so that many streams cannot hold many request bodies at once).
 /// </summary>
-internal sealed record WorkloadConnection(string ContainerId, WorkloadProtocol Protocol)
+internal sealed record WorkloadConnection(string ContainerId, WorkloadProtocol Protocol, SemaphoreSlim ExportsInFlight)
 {
     /// <summary>The key in the connection's items.</summary>
     public static readonly object Key = typeof(WorkloadConnection);

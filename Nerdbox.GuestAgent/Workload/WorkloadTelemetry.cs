@@ -49,22 +49,42 @@ internal static class WorkloadTelemetry
         app.MapPost("/v1/metrics", OtlpHttpEndpoint.Handler(OtlpSignal.Metrics)).WithMetadata(http);
     }
 
-    /// <summary>Runs after routing chose an endpoint and before it runs.</summary>
-    private static Task GateAsync(HttpContext http, RequestDelegate next)
+    /// <summary>
+    /// Runs after routing chose an endpoint and before it runs: a workload connection reaches only the OTLP routes of
+    /// its own protocol, and only as many at once as its container may have in flight; the host channel never reaches them.
+    /// </summary>
+    private static async Task GateAsync(HttpContext http, RequestDelegate next)
     {
         var connection = WorkloadConnection.Of(http);
         var route = http.GetEndpoint()?.Metadata.GetMetadata<WorkloadRoute>();
         if (connection is null)
         {
-            if (route is null) return next(http);
-            http.Response.StatusCode = StatusCodes.Status404NotFound;
-            return Task.CompletedTask;
+            if (route is null) await next(http);
+            else http.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
         }
-        if (route?.Protocol == connection.Protocol) return next(http);
-        OtlpExport.Refuse(connection.ContainerId, OtlpRefusal.NotServed, OtlpExport.NotServedMessage);
-        if (connection.Protocol == WorkloadProtocol.Grpc) return OtlpGrpcEndpoint.AnswerStatusAsync(http, OtlpExport.GrpcCode(OtlpRefusal.NotServed), OtlpExport.NotServedMessage);
-        http.Response.StatusCode = StatusCodes.Status404NotFound;
-        http.Response.ContentType = "text/plain";
-        return http.Response.WriteAsync(OtlpExport.NotServedMessage);
+        if (route?.Protocol != connection.Protocol)
+        {
+            await RefuseAsync(http, connection, OtlpExport.Refuse(connection.ContainerId, OtlpRefusal.NotServed, OtlpExport.NotServedMessage));
+            return;
+        }
+        if (!connection.ExportsInFlight.Wait(0))
+        {
+            await RefuseAsync(http, connection, OtlpExport.Refuse(connection.ContainerId, OtlpRefusal.Busy, OtlpExport.BusyMessage));
+            return;
+        }
+        try
+        {
+            await next(http);
+        }
+        finally
+        {
+            connection.ExportsInFlight.Release();
+        }
     }
+
+    private static Task RefuseAsync(HttpContext http, WorkloadConnection connection, OtlpExport.Answer answer) =>
+        connection.Protocol == WorkloadProtocol.Grpc
+            ? OtlpGrpcEndpoint.AnswerStatusAsync(http, OtlpExport.GrpcCode(answer.Refusal), answer.Message)
+            : OtlpHttpEndpoint.AnswerRefusalAsync(http, answer);
 }

@@ -30,13 +30,16 @@ namespace Nerdbox.Tests.Workload;
 /// take the same path as a container's once the sockets exist. Real clients post (the OpenTelemetry SDK's
 /// own exporters, HttpClient, a gRPC channel); what comes out is read from the agent's real trace stream.
 /// </summary>
-public sealed class GuestWorkloadEndpointTests
+public sealed class GuestWorkloadEndpointTests : IDisposable
 {
     private const string InfoSpan = "nerdbox.services.system.v1.System/Info";
     private const string TraceExportPath = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
     private const string MetricsExportPath = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
 
-    private static readonly HttpClient Http = new();
+    // One per test: a pooled connection must not outlive its agent (a later agent may get the same port).
+    private readonly HttpClient _http = new();
+
+    public void Dispose() => _http.Dispose();
 
     private static OtlpSpan NewSpan(string name, byte[]? traceId = null, byte[]? spanId = null) => new()
     {
@@ -67,17 +70,17 @@ public sealed class GuestWorkloadEndpointTests
         },
     };
 
-    private static async Task<HttpResponseMessage> PostAsync(Uri baseUri, string path, byte[] body, string contentType)
+    private async Task<HttpResponseMessage> PostAsync(Uri baseUri, string path, byte[] body, string contentType)
     {
         var content = new ByteArrayContent(body);
         content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
-        return await Http.PostAsync(new Uri(baseUri, path), content);
+        return await _http.PostAsync(new Uri(baseUri, path), content);
     }
 
-    private static Task<HttpResponseMessage> PostProtobufAsync(Uri baseUri, IMessage request, string path = "/v1/traces") =>
+    private Task<HttpResponseMessage> PostProtobufAsync(Uri baseUri, IMessage request, string path = "/v1/traces") =>
         PostAsync(baseUri, path, request.ToByteArray(), "application/x-protobuf");
 
-    private static async Task<ExportTraceServiceResponse> ExportOkAsync(Uri baseUri, ExportTraceServiceRequest request)
+    private async Task<ExportTraceServiceResponse> ExportOkAsync(Uri baseUri, ExportTraceServiceRequest request)
     {
         using var response = await PostProtobufAsync(baseUri, request);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -337,7 +340,7 @@ public sealed class GuestWorkloadEndpointTests
 
         using (var response = await PostAsync(httpUri, "/nerdbox.services.system.v1.System/Info", [], "application/grpc"))
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        using (var response = await Http.GetAsync(new Uri(httpUri, "/v1/traces")))
+        using (var response = await _http.GetAsync(new Uri(httpUri, "/v1/traces")))
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         using (var response = await PostProtobufAsync(httpUri, new ExportTraceServiceRequest(), "/v1/metrics"))
         {
@@ -430,5 +433,56 @@ public sealed class GuestWorkloadEndpointTests
             holder.Kill();
             await holder.WaitForExitAsync();
         }
+    }
+    [Fact]
+    public async Task A_container_has_a_bounded_number_of_exports_in_flight_and_the_rest_are_told_to_retry()
+    {
+        await using var agent = await HostAgent.StartAsync("--workload-endpoint", "busy=0");
+        var (_, httpUri) = agent.WorkloadEndpoint("busy");
+        var body = Request("app", NewSpan("held")).ToByteArray();
+        const int requests = 6, inFlight = 2;
+
+        // Six requests whose bodies are not finished: two get in and wait for their bodies, the others are refused.
+        var held = new List<System.Net.Sockets.TcpClient>();
+        try
+        {
+            for (var i = 0; i < requests; i++)
+            {
+                var c = new System.Net.Sockets.TcpClient();
+                await c.ConnectAsync(IPAddress.Loopback, httpUri.Port);
+                var head = $"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Length: {body.Length}\r\n\r\n";
+                await c.GetStream().WriteAsync(Encoding.ASCII.GetBytes(head));
+                await c.GetStream().WriteAsync(body.AsMemory(0, 3));
+                held.Add(c);
+            }
+            // The refusals are counted as they happen: wait until all four are in, so the two holders are the two in flight.
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while ((await agent.Client.Traces.DrainAsync(new DrainRequest())).Stats.Workloads.SingleOrDefault(w => w.ContainerId == "busy")?.RequestsRejected != requests - inFlight)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the refusals were not counted within 60 s:\n" + agent.Log);
+                await Task.Delay(20);
+            }
+
+            var answers = new List<string>();
+            foreach (var c in held)
+            {
+                await c.GetStream().WriteAsync(body.AsMemory(3));
+                var answer = new byte[256];
+                var n = await c.GetStream().ReadAsync(answer);
+                answers.Add(Encoding.ASCII.GetString(answer, 0, n));
+            }
+            Assert.Equal(inFlight, answers.Count(a => a.StartsWith("HTTP/1.1 200", StringComparison.Ordinal)));
+            Assert.Equal(requests - inFlight, answers.Count(a => a.StartsWith("HTTP/1.1 429", StringComparison.Ordinal)));
+            Assert.All(answers.Where(a => a.Contains(" 429 ")), a => Assert.Contains("export requests at once from this container", a));
+        }
+        finally
+        {
+            foreach (var c in held) c.Dispose();
+        }
+
+        // The slots are free again.
+        using var after = await PostAsync(httpUri, "/v1/traces", body, "application/x-protobuf");
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        Assert.Equal(3UL, (await StatsOfAsync(agent, "busy")).SpansReceived);
     }
 }
