@@ -182,6 +182,15 @@ public sealed class VmBoot : IAsyncDisposable
             span?.SetTag("nerdbox.relay.spans_dropped", relay.Stats.DroppedByHost);
             span?.SetTag("nerdbox.relay.values_truncated", relay.Stats.TruncatedValues);
             span?.SetTag("nerdbox.guest.spans_dropped", relay.Stats.GuestDroppedSpans);
+            if (relay.Stats.Workloads is { Count: > 0 } workloads)
+            {
+                // The containers' own telemetry, totalled; each container's line is in the run's output.
+                span?.SetTag("nerdbox.relay.workload_spans_forwarded", workloads.Sum(w => w.SpansForwarded));
+                span?.SetTag("nerdbox.relay.workload_logs_forwarded", workloads.Sum(w => w.LogsForwarded));
+                span?.SetTag("nerdbox.relay.workload_dropped", workloads.Sum(w => w.SpansDropped + w.LogsDropped));
+                span?.SetTag("nerdbox.guest.workload_dropped", workloads.Sum(w => (long)(w.Guest.SpansDropped + w.Guest.LogsDropped)));
+                span?.SetTag("nerdbox.guest.workload_rejected", workloads.Sum(w => (long)(w.Guest.RequestsRejected + w.Guest.ItemsRejected)));
+            }
             // The stream is closed before power-off, so that the guest has no call left open.
             await relay.DisposeAsync();
         }

@@ -24,10 +24,13 @@ internal static class WorkloadRelay
     {
         var resource = given ?? new OtlpResource();
         sanitizer.CheckResource(resource);
-        for (var i = resource.Attributes.Count - 1; i >= 0; i--)
+        // The host's keys go; so does a key given twice (after its first), which OTLP does not allow and readers take either way.
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < resource.Attributes.Count;)
         {
             var key = resource.Attributes[i].Key;
-            if (key == ContainerIdKey || vmIdentity.ContainsKey(key)) resource.Attributes.RemoveAt(i);
+            if (key == ContainerIdKey || vmIdentity.ContainsKey(key) || !seen.Add(key)) resource.Attributes.RemoveAt(i);
+            else i++;
         }
         var name = resource.Attributes.FirstOrDefault(a => a.Key == ServiceName);
         if (name is not { Value.ValueCase: AnyValue.ValueOneofCase.StringValue, Value.StringValue.Length: > 0 })

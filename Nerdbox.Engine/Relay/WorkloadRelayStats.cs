@@ -28,7 +28,7 @@ public sealed class WorkloadRelayStats(string containerId)
     public WorkloadStats Guest => Volatile.Read(ref _guest) ?? new WorkloadStats { ContainerId = ContainerId };
 
     /// <summary>Whether anything at all arrived or was refused: a container worth a line in a report.</summary>
-    public bool Any => SpansReceived + LogsReceived > 0 || Guest is { } g && g.SpansReceived + g.LogsReceived + g.RequestsRejected + g.ItemsRejected > 0;
+    public bool HasTelemetry => SpansReceived + LogsReceived > 0 || Guest is { } g && g.SpansReceived + g.LogsReceived + g.RequestsRejected + g.ItemsRejected > 0;
 
     /// <summary>Whether anything was lost or refused anywhere: the host's bounds, the guest's share, or the endpoint's checks.</summary>
     public bool Lost => SpansDropped + LogsDropped > 0 || Guest is { } g && g.SpansDropped + g.LogsDropped + g.RequestsRejected + g.ItemsRejected > 0;

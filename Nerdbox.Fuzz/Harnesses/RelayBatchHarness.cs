@@ -27,6 +27,7 @@ internal sealed class RelayBatchHarness : IFuzzHarness
     private static readonly GrpcChannel Unused = GrpcChannel.ForAddress("http://127.0.0.1:9");
 
     private static readonly Dictionary<string, string> Resource = new() { ["service.instance.id"] = "fuzz" };
+    private static readonly Dictionary<string, string> WorkloadIdentity = new() { ["nerdbox.vm.id"] = "fuzz" };
 
     /// <summary>The attributes the relay adds to every span it forwards (the clock offset and its uncertainty).</summary>
     private const int RelayAttributes = 2;
@@ -45,10 +46,12 @@ internal sealed class RelayBatchHarness : IFuzzHarness
         {
             return;
         }
-        var spansIn = batch.ScopeSpans.Sum(s => (long)s.Spans.Count);
+        // The agent's spans and the workloads' alike: both are counted in the relay's totals.
+        var spansIn = batch.ScopeSpans.Sum(s => (long)s.Spans.Count)
+            + batch.WorkloadSpans.Sum(w => w.ResourceSpans?.ScopeSpans.Sum(s => (long)s.Spans.Count) ?? 0);
         var sink = new InMemorySpanSink();
         var bounds = RelayBounds.Default;
-        var relay = new GuestSpanRelay(new Traces.TracesClient(Unused), Clock, sink, bounds, VmStartedUtc, Resource);
+        var relay = new GuestSpanRelay(new Traces.TracesClient(Unused), Clock, sink, bounds, VmStartedUtc, Resource, WorkloadIdentity);
         relay.ForwardAsync(batch).GetAwaiter().GetResult();
         Check(spansIn, relay.Stats, sink.Snapshot(), bounds);
         relay.DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -59,6 +62,16 @@ internal sealed class RelayBatchHarness : IFuzzHarness
         var spansOut = submitted.Sum(rs => rs.ScopeSpans.Sum(s => (long)s.Spans.Count));
         Require(stats.Received == spansIn && stats.Forwarded == spansOut && spansOut + stats.DroppedByHost == spansIn,
             () => $"{spansIn} spans in, {spansOut} out, but the stats say {stats}");
+        foreach (var rs in submitted.Where(rs => rs.Resource.Attributes.Any(a => a.Key == "container.id")))
+        {
+            // A workload's resource: bounded, its own service name, and the host's keys once each, with the host's values.
+            var attributes = rs.Resource.Attributes;
+            Require(attributes.Count <= b.MaxResourceAttributes + 2 + WorkloadIdentity.Count, () => $"{attributes.Count} attributes on a workload's resource");
+            Require(attributes.Count(a => a.Key == "container.id") == 1 && attributes.Count(a => a.Key == "nerdbox.vm.id" && a.Value.StringValue == "fuzz") == 1,
+                () => "a workload's resource without exactly one container.id and the host's nerdbox.vm.id");
+            Require(attributes.Count(a => a.Key == "service.name" && a.Value.StringValue.Length > 0) == 1, () => "a workload's resource without one service.name");
+            CheckAttributes(attributes, attributes.Count, b, "resource");
+        }
         foreach (var scope in submitted.SelectMany(rs => rs.ScopeSpans))
         {
             Require(scope.Scope.Name.Length <= b.MaxScopeNameLength, () => $"scope name of {scope.Scope.Name.Length} chars");

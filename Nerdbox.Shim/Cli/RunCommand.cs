@@ -91,7 +91,7 @@ public static class RunCommand
     internal static IEnumerable<string> WorkloadLines(Engine.Relay.RelayStats? relay)
     {
         if (relay is null) yield break;
-        foreach (var workload in relay.Workloads.Where(w => w.Any)) yield return "workload telemetry: " + workload;
+        foreach (var workload in relay.Workloads.Where(w => w.HasTelemetry)) yield return "workload telemetry: " + workload;
         if (relay.LogsDroppedByReason is { Count: > 0 } logs)
             yield return "workload log records dropped by the host: " + string.Join(", ", logs.Select(kv => $"{kv.Key}: {kv.Value}"));
     }

@@ -104,7 +104,8 @@ public sealed class WorkloadRelayTests : IAsyncLifetime
             {
                 // The workload names itself and its instance, and tries to name its container and VM: the host's values win.
                 Workload("c1", Resource(("service.name", "sample-app"), ("service.instance.id", "app-7"), ("container.id", "forged"), ("nerdbox.vm.id", "forged")), app),
-                Workload("c2", Resource(("deployment.environment.name", "test")), GuestSpan("anonymous.Work")),
+                // No service.name of its own, and a key given twice (the first one stands).
+                Workload("c2", Resource(("deployment.environment.name", "test"), ("deployment.environment.name", "again")), GuestSpan("anonymous.Work")),
             },
         };
         await relay.ForwardAsync(batch);
@@ -130,7 +131,7 @@ public sealed class WorkloadRelayTests : IAsyncLifetime
 
         var c2 = spans.Single(s => s.Span.Name == "anonymous.Work");
         Assert.Equal("unknown_service", c2.ServiceName);
-        Assert.Equal("test", Attr(c2.Resource, "deployment.environment.name"));
+        Assert.Equal("test", Assert.Single(c2.Resource.Attributes, a => a.Key == "deployment.environment.name").Value.StringValue);
         Assert.Equal("c2", Attr(c2.Resource, "container.id"));
 
         Assert.Equal(3, relay.Stats.Forwarded);
