@@ -67,7 +67,7 @@ url=${OTEL_EXPORTER_OTLP_ENDPOINT%/}/v1/traces
 body=$(printf '{"resourceSpans":[{"resource":{"attributes":[%s]},"scopeSpans":[{"scope":{"name":"%s"},"spans":[%s,%s]}]}]}' \
     "$(str_attr service.name "$service")" "$service" "$load_config" "$ready")
 # An endpoint that never answers must not keep the app from finishing.
-if answer=$(timeout 20 wget -q -O - --header 'Content-Type: application/json' --post-data "$body" "$url" 2>&1); then
+if answer=$(timeout 60 wget -q -O - --header 'Content-Type: application/json' --post-data "$body" "$url" 2>&1); then
     echo "$service: 2 spans sent to $url in trace $trace_id ${answer:+(answer: $answer)}"
 else
     echo "$service: sending spans to $url failed: $answer"
