@@ -29,6 +29,24 @@ public sealed class BootPhases
     /// <summary>When the first workload span named <see cref="ReadyWhen"/> ended, on the host's clock.</summary>
     public DateTime? AppReady;
 
+    /// <summary>
+    /// The VMM process's CPU time (user and system, all its threads) from its spawn until the container's first
+    /// output: the work of the whole boot under emulation. Wall times on a shared, loaded host stretch with
+    /// the load; this figure stretches far less, so that a change shows on a busy machine too.
+    /// </summary>
+    public TimeSpan? VmmCpuToOutput;
+
+    /// <summary>Reads the VMM's CPU time so far; set once the VMM runs.</summary>
+    public Func<TimeSpan?>? VmmCpuTime;
+
+    /// <summary>The first output arrived: its time and the VMM's CPU time by then, once.</summary>
+    public void MarkFirstOutput()
+    {
+        if (FirstOutput is not null) return;
+        FirstOutput = DateTime.UtcNow;
+        VmmCpuToOutput = VmmCpuTime?.Invoke();
+    }
+
     /// <summary>Half the round trip that placed the guest's points: how far off they may be.</summary>
     public TimeSpan GuestPointUncertainty;
 

@@ -76,6 +76,8 @@ public sealed class VmBoot : IAsyncDisposable
             await _vm.StartAsync(ct);
             Phases.VmmSpawned = _vm.StartTimes.SpawnedUtc;
             Phases.VmmReady = _vm.StartTimes.ReadyUtc;
+            var vmm = _vm;
+            Phases.VmmCpuTime = () => vmm.ProcessId is { } pid ? ProcessIdentity.CpuTimeOf(pid) : null;
         });
         var vm = _vm!;
         bootSpan?.SetTag("nerdbox.vm.accelerator", vm.Accelerator);

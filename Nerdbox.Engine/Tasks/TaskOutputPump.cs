@@ -39,7 +39,7 @@ internal sealed class TaskOutputPump(string taskId, OutputCapture output, BootPh
                 while (await stream.MoveNext(_lifetime.Token))
                 {
                     var chunk = stream.Current;
-                    phases.FirstOutput ??= DateTime.UtcNow;
+                    phases.MarkFirstOutput();
                     output.Add(chunk.Stream == OutputStream.Stderr, chunk.Data.Memory, chunk.DroppedBytes);
                 }
             }

@@ -30,6 +30,22 @@ public sealed record ProcessIdentity(int Pid, long StartTicks)
 
     public static long? StartTicksOf(int pid) => Stat(pid)?.StartTicks;
 
+    /// <summary>
+    /// The CPU time the process has used so far, user and system, over all its threads; null when it cannot be read.
+    /// <c>/proc</c> counts it in USER_HZ ticks, 100 a second on Linux.
+    /// </summary>
+    public static TimeSpan? CpuTimeOf(int pid)
+    {
+        var text = ReadProc(pid, "stat");
+        var close = text.LastIndexOf(')');
+        if (close < 0) return null;
+        var fields = text[(close + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        // After comm: utime and stime are fields 14 and 15 of the whole line.
+        if (fields.Length < 13 || !long.TryParse(fields[11], NumberStyles.None, CultureInfo.InvariantCulture, out var user)
+            || !long.TryParse(fields[12], NumberStyles.None, CultureInfo.InvariantCulture, out var system)) return null;
+        return TimeSpan.FromMilliseconds((user + system) * 10.0);
+    }
+
     /// <summary>The process's command line, arguments joined by spaces; empty when it cannot be read.</summary>
     public static string CommandLine(int pid) => ReadProc(pid, "cmdline").Replace('\0', ' ').Trim();
 

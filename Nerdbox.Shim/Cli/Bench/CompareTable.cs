@@ -36,6 +36,7 @@ internal static class CompareTable
                 $"{Num(r.DeltaMs, "+0.0;-0.0;0.0"),9} {Num(r.DeltaPercent, "+0.0;-0.0;0.0") + (r.DeltaPercent is null ? "" : "%"),8} {Num(r.P, "0.000"),8} {r.Mark}");
         }
         sb.AppendLine("times in ms; B-A: B's median minus A's (negative: B is faster); p: two-sided Mann-Whitney U test of the phase's samples");
+        sb.AppendLine($"{PhaseFigures.VmmCpuToOutput}: the VMM's CPU time (user+system) until the first output, which a loaded host stretches far less than wall times");
         sb.AppendLine(RankTest.Legend);
         if (RankTest.SmallestP(a.Boots, b.Boots) >= 0.05)
             sb.AppendLine($"note: with {a.Boots} and {b.Boots} boot(s) no difference can reach p<0.05; use --count 4 or more");

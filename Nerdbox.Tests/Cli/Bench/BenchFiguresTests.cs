@@ -22,6 +22,7 @@ public sealed class BenchFiguresTests
         p.FirstReply = Next();
         p.ContainerStarted = Next();
         p.FirstOutput = Next();
+        p.VmmCpuToOutput = TimeSpan.FromMilliseconds(ms * 3);
         return p;
     }
 
@@ -35,12 +36,13 @@ public sealed class BenchFiguresTests
         var figures = PhaseFigures.From([Boot(10), Boot(30), Boot(20)]);
 
         Assert.Equal(PhaseFigures.Names, figures.Select(f => f.Name));
-        Assert.Equal(8, figures.Count);
+        Assert.Equal(9, figures.Count);
         var spawn = figures[0];
         Assert.Equal([10.0, 30.0, 20.0], spawn.SamplesMs);
         Assert.Equal(20, spawn.MedianMs);
         Assert.Equal(30, spawn.P90Ms);
-        Assert.Equal([70.0, 210.0, 140.0], figures[^1].SamplesMs);
+        Assert.Equal([70.0, 210.0, 140.0], figures.Single(f => f.Name == PhaseFigures.BootToOutput).SamplesMs);
+        Assert.Equal([30.0, 90.0, 60.0], figures[^1].SamplesMs);
     }
 
     [Fact]
@@ -147,7 +149,9 @@ public sealed class BenchFiguresTests
         Assert.Equal(PhaseFigures.Names.Count, phases.GetArrayLength());
         Assert.Equal(15, phases[0].GetProperty("medianMs").GetDouble());
         Assert.Equal(20, phases[0].GetProperty("p90Ms").GetDouble());
-        Assert.Equal([70.0, 140.0], phases[phases.GetArrayLength() - 1].GetProperty("samplesMs").EnumerateArray().Select(e => e.GetDouble()));
+        Assert.Equal([70.0, 140.0], phases[phases.GetArrayLength() - 2].GetProperty("samplesMs").EnumerateArray().Select(e => e.GetDouble()));
+        Assert.Equal(PhaseFigures.VmmCpuToOutput, phases[phases.GetArrayLength() - 1].GetProperty("name").GetString());
+        Assert.Equal([30.0, 60.0], phases[phases.GetArrayLength() - 1].GetProperty("samplesMs").EnumerateArray().Select(e => e.GetDouble()));
     }
 
     [Fact]
