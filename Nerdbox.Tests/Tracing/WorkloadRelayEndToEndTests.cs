@@ -104,8 +104,8 @@ public sealed class WorkloadRelayEndToEndTests
 
         // Drain counts the workload's items the guest's buffer took: it returns once they are in the sinks.
         Assert.True(await relay.DrainAsync(TimeSpan.FromSeconds(60)), relay.Stats.ToString());
-        await spanSink.FlushAsync(TimeSpan.FromSeconds(10));
-        await logSinks.FlushAsync(TimeSpan.FromSeconds(10));
+        await spanSink.FlushAsync(TimeSpan.FromSeconds(60));
+        await logSinks.FlushAsync(TimeSpan.FromSeconds(60));
 
         var spans = await receiver.WaitForSpansAsync(s => s.Count(x => x.ServiceName == "sample-app") >= 2, TimeSpan.FromSeconds(30));
         foreach (var span in spans.Where(s => s.ServiceName == "sample-app"))

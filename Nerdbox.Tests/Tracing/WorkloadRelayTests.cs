@@ -109,8 +109,8 @@ public sealed class WorkloadRelayTests : IAsyncLifetime
             },
         };
         await relay.ForwardAsync(batch);
-        await _spans.FlushAsync(TimeSpan.FromSeconds(10));
-        var spans = await _receiver.WaitForSpansAsync(s => s.Count >= 3, TimeSpan.FromSeconds(20));
+        await _spans.FlushAsync(TimeSpan.FromSeconds(60));
+        var spans = await _receiver.WaitForSpansAsync(s => s.Count >= 3, TimeSpan.FromSeconds(60));
 
         var agent = spans.Single(s => s.Span.Name == "crun.Start");
         Assert.Equal("nerdbox-vm", agent.ServiceName);
@@ -155,8 +155,8 @@ public sealed class WorkloadRelayTests : IAsyncLifetime
             SpanId = Id(8),
         };
         await relay.ForwardAsync(new SpanBatch { WorkloadLogs = { WorkloadLog("c1", Resource(("service.name", "sample-app")), record) } });
-        await _logs.FlushAsync(TimeSpan.FromSeconds(10));
-        var logs = await _receiver.WaitForLogsAsync(l => l.Count >= 2, TimeSpan.FromSeconds(20));
+        await _logs.FlushAsync(TimeSpan.FromSeconds(60));
+        var logs = await _receiver.WaitForLogsAsync(l => l.Count >= 2, TimeSpan.FromSeconds(60));
 
         Assert.Equal(["grpc", "http"], logs.Select(l => l.Transport).Order());
         foreach (var log in logs)
@@ -199,8 +199,8 @@ public sealed class WorkloadRelayTests : IAsyncLifetime
         await relay.ForwardAsync(batch);
         // The agent's own spans still pass: the workloads' limit is their own.
         await relay.ForwardAsync(new SpanBatch { ScopeSpans = { new ScopeSpans { Spans = { GuestSpan("agent.Work") } } } });
-        await _spans.FlushAsync(TimeSpan.FromSeconds(10));
-        var spans = await _receiver.WaitForSpansAsync(s => s.Count >= 3, TimeSpan.FromSeconds(20));
+        await _spans.FlushAsync(TimeSpan.FromSeconds(60));
+        var spans = await _receiver.WaitForSpansAsync(s => s.Count >= 3, TimeSpan.FromSeconds(60));
 
         // The bad span (counted, then dropped), f1 and f2 fill the workload limit of 3; f3, f4 and q1 are over it.
         var names = spans.Select(s => s.Span.Name).Order().ToArray();

@@ -93,7 +93,7 @@ public sealed class SampleAppScriptTests : IAsyncLifetime
             ("TRACEPARENT", "00-not-hex-01"));
         Assert.Equal(0, code);
         Assert.Contains("no usable TRACEPARENT ('00-not-hex-01')", stdout);
-        var spans = await receiver.WaitForSpansAsync(s => s.Count == 2, TimeSpan.FromSeconds(10));
+        var spans = await receiver.WaitForSpansAsync(s => s.Count == 2, TimeSpan.FromSeconds(60));
         Assert.All(spans, s => Assert.True(s.Span.ParentSpanId.IsEmpty));
         Assert.Single(spans.Select(s => s.Span.TraceId).Distinct());
     }
