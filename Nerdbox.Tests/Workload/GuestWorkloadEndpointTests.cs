@@ -37,7 +37,8 @@ public sealed class GuestWorkloadEndpointTests : IDisposable
     private const string MetricsExportPath = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
 
     // One per test: a pooled connection must not outlive its agent (a later agent may get the same port).
-    private readonly HttpClient _http = new();
+    // A request that asks before sending its body (Expect: 100-continue) waits for the answer, however loaded the machine.
+    private readonly HttpClient _http = new(new SocketsHttpHandler { Expect100ContinueTimeout = TimeSpan.FromSeconds(60) });
 
     public void Dispose() => _http.Dispose();
 
@@ -70,11 +71,13 @@ public sealed class GuestWorkloadEndpointTests : IDisposable
         },
     };
 
-    private async Task<HttpResponseMessage> PostAsync(Uri baseUri, string path, byte[] body, string contentType)
+    private async Task<HttpResponseMessage> PostAsync(Uri baseUri, string path, byte[] body, string contentType, bool askFirst = false)
     {
         var content = new ByteArrayContent(body);
         content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
-        return await _http.PostAsync(new Uri(baseUri, path), content);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(baseUri, path)) { Content = content };
+        request.Headers.ExpectContinue = askFirst;
+        return await _http.SendAsync(request);
     }
 
     private Task<HttpResponseMessage> PostProtobufAsync(Uri baseUri, IMessage request, string path = "/v1/traces") =>
@@ -252,7 +255,8 @@ public sealed class GuestWorkloadEndpointTests : IDisposable
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         using (var response = await PostAsync(httpUri, "/v1/traces", Encoding.UTF8.GetBytes("hello"), "text/plain"))
             Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
-        using (var response = await PostAsync(httpUri, "/v1/traces", tooLarge, "application/x-protobuf"))
+        // Refused on its declared length: asking first means no body is sent, so the answer cannot race a reset.
+        using (var response = await PostAsync(httpUri, "/v1/traces", tooLarge, "application/x-protobuf", askFirst: true))
         {
             Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
             Assert.Contains("larger than 4194304 bytes", ReadStatus(await response.Content.ReadAsByteArrayAsync()).Message);
