@@ -62,8 +62,10 @@ try
     if (endpoint is System.Net.Sockets.UnixDomainSocketEndPoint) builder.WebHost.UseSockets();
     builder.WebHost.ConfigureKestrel(k =>
     {
-        // One long-lived HTTP/2 connection carries every call: no idle or data-rate cut-offs.
-        k.Limits.KeepAliveTimeout = Timeout.InfiniteTimeSpan;
+        // One long-lived HTTP/2 connection carries every call: no idle or data-rate cut-offs. The idle limit is
+        // long rather than infinite: with an infinite one Kestrel ends a connection that idles past a heartbeat
+        // (HTTP/2: a GOAWAY between calls; HTTP/1.1: closed unanswered when its request comes half a second late).
+        k.Limits.KeepAliveTimeout = TimeSpan.FromDays(1);
         k.Limits.MinRequestBodyDataRate = null;
         k.Limits.MinResponseDataRate = null;
         k.Limits.Http2.KeepAlivePingDelay = Timeout.InfiniteTimeSpan;
