@@ -131,6 +131,21 @@ internal static unsafe partial class Libc
     public const int SYSLOG_ACTION_READ_ALL = 3;
     public const int SYSLOG_ACTION_SIZE_BUFFER = 10;
 
+    /// <summary>poll(2)'s <c>struct pollfd</c>.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    public const short POLLOUT = 0x4;
+    public const short POLLHUP = 0x10;
+
+    [LibraryImport(Lib, EntryPoint = "poll", SetLastError = true)]
+    public static partial int Poll(PollFd* fds, ulong count, int timeoutMs);
+
     public static long ClockNs(int clockId)
     {
         Timespec ts;
