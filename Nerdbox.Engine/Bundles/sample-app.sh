@@ -8,8 +8,8 @@ service=sample-app
 
 # Unix time in nanoseconds. busybox date has no %N; the shell's EPOCHREALTIME has microseconds.
 now_ns() { t=$EPOCHREALTIME; echo "${t%.*}${t#*.}000"; }
-# $1 random bytes as lower-case hex.
-random_hex() { hexdump -n "$1" -e '/1 "%02x"' /dev/urandom; }
+# $1 random bytes as lower-case hex. -v: without it hexdump prints a byte that repeats the one before as '*'.
+random_hex() { hexdump -v -n "$1" -e '/1 "%02x"' /dev/urandom; }
 # True when $1 is $2 lower-case hex digits.
 is_hex() { [ ${#1} -eq "$2" ] && case $1 in *[!0-9a-f]*) false ;; esac; }
 # $1 made safe inside a JSON string.

@@ -52,7 +52,8 @@ public sealed class SampleAppScriptTests : IAsyncLifetime
 
         Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
         Assert.Contains("hello from the script test", stdout);
-        Assert.Contains($"sample-app: 2 spans sent to {endpoint}/v1/traces in trace {traceId}", stdout);
+        var sent = $"sample-app: 2 spans sent to {endpoint}/v1/traces in trace {traceId}";
+        Assert.True(stdout.Contains(sent, StringComparison.Ordinal), $"no '{sent}' in:\n{stdout}\n{stderr}");
         Assert.Equal(1, receiver.RequestCount);
         Assert.Equal("application/json", receiver.RequestHeaders.Single()["content-type"]);
         var spans = receiver.Spans;

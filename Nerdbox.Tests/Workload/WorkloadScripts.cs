@@ -25,7 +25,8 @@ internal static class WorkloadScripts
         rest=${TRACEPARENT#00-}; trace_id=${rest%%-*}; rest=${rest#*-}; parent_id=${rest%%-*}
         echo "env: endpoint=$OTEL_EXPORTER_OTLP_ENDPOINT traceparent=$TRACEPARENT"
         now_ns() { t=$EPOCHREALTIME; echo "${t%.*}${t#*.}000"; }
-        random_hex() { hexdump -n "$1" -e '/1 "%02x"' /dev/urandom; }
+        # -v: without it hexdump prints a block that repeats the one before as '*'.
+        random_hex() { hexdump -v -n "$1" -e '/1 "%02x"' /dev/urandom; }
         # report NAME wget-arguments...: one line with wget's exit code and the answer (or wget's error, which names the HTTP status).
         report() {
             name=$1; shift
@@ -52,7 +53,7 @@ internal static class WorkloadScripts
         pad=$(head -c 3000 /dev/zero | tr '\0' x)
         i=1
         while [ $i -le $batches ]; do
-            hexdump -n $((8 * per_batch)) -e '8/1 "%02x" "\n"' /dev/urandom | awk -v trace="$trace_id" -v parent="$parent_id" -v now="$(now_ns)" -v pad="$pad" '
+            hexdump -v -n $((8 * per_batch)) -e '8/1 "%02x" "\n"' /dev/urandom | awk -v trace="$trace_id" -v parent="$parent_id" -v now="$(now_ns)" -v pad="$pad" '
                 BEGIN { printf "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"flood\"}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"flood\"},\"spans\":[" }
                 { printf "%s{\"traceId\":\"%s\",\"spanId\":\"%s\",\"parentSpanId\":\"%s\",\"name\":\"flood.Item\",\"kind\":1,\"startTimeUnixNano\":\"%s\",\"endTimeUnixNano\":\"%s\",\"attributes\":[{\"key\":\"flood.pad\",\"value\":{\"stringValue\":\"%s\"}}]}", (NR > 1 ? "," : ""), trace, $1, parent, now, now, pad }
                 END { print "]}]}]}" }' > /tmp/batch.json
