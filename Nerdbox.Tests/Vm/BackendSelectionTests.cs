@@ -148,6 +148,22 @@ public sealed class BackendSelectionTests : IDisposable
     }
 
     [Fact]
+    public void Qemu_kernel_words_skip_crypto_self_tests_and_under_tcg_address_randomisation()
+    {
+        string Append(string accel)
+        {
+            var args = new QemuInstance("qemu-system-x86_64", Config(), accel).BuildArguments();
+            return args[args.ToList().IndexOf("-append") + 1];
+        }
+        var tcg = Append("tcg").Split(' ');
+        var kvm = Append("kvm").Split(' ');
+        Assert.Contains("cryptomgr.notests", tcg);
+        Assert.Contains("cryptomgr.notests", kvm);
+        Assert.Contains("norandmaps", tcg);
+        Assert.DoesNotContain("norandmaps", kvm);
+    }
+
+    [Fact]
     public void Qemu_vsock_arguments_name_the_guest_cid_and_port()
     {
         var instance = new QemuInstance("qemu-system-x86_64", Config("vsock") with { VsockPort = 2048 }, "kvm", "vsock", guestCid: 42);

@@ -46,8 +46,8 @@ internal sealed class LibkrunInstance : IVmInstance
     public string KernelCommandLine()
     {
         var c = Config;
-        var words = new List<string> { "console=hvc0", "quiet", "loglevel=4", "panic=-1", "rdinit=" + (c.InitPath ?? "/init"),
-            AgentKernelArgs.VsockChannel(c.VsockPort) };
+        List<string> words = ["console=hvc0", .. GuestKernelWords.Common, "rdinit=" + (c.InitPath ?? "/init"),
+            AgentKernelArgs.VsockChannel(c.VsockPort)];
         words.AddRange(c.KernelArgs);
         if (c.InitArgs.Count > 0) words.AddRange(["--", .. c.InitArgs]);
         return string.Join(' ', words);

@@ -1,0 +1,18 @@
+namespace Nerdbox.Engine.Vm;
+
+/// <summary>
+/// The kernel command-line words every backend gives the guest, after its console and before the
+/// channel and the user's own words (a user's later word wins, e.g. <c>cryptomgr.notests=0</c>).
+/// </summary>
+public static class GuestKernelWords
+{
+    public static readonly IReadOnlyList<string> Common =
+    [
+        "quiet", "loglevel=4",
+        // A guest panic ends the VM at once instead of waiting for a reboot the VMM refuses.
+        "panic=-1",
+        // The crypto self-tests run every algorithm at boot (about 0.3 s of kernel to /init under TCG); nothing on
+        // the guest's path uses kernel crypto beyond module signature checks.
+        "cryptomgr.notests",
+    ];
+}
