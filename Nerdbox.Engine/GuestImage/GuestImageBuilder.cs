@@ -21,7 +21,7 @@ public sealed record GuestImageFiles(string Directory, string KernelPath, string
 public sealed class GuestImageBuilder(string cacheDirectory, Action<string> progress)
 {
     /// <summary>Bump when the image's layout changes, so that old caches rebuild.</summary>
-    private const int LayoutVersion = 2;
+    private const int LayoutVersion = 3;
 
     public const string KernelMetaPackage = "linux-image-cloud-amd64";
 
@@ -206,7 +206,7 @@ public sealed class GuestImageBuilder(string cacheDirectory, Action<string> prog
         foreach (var m in modules)
         {
             var target = "lib/modules/" + Path.GetFileName(m);
-            cpio.File(target, await File.ReadAllBytesAsync(Path.Combine(modulesDir, m), ct), 0x1A4);
+            cpio.File(target, ModuleSignature.Strip(await File.ReadAllBytesAsync(Path.Combine(modulesDir, m), ct), m), 0x1A4);
             order.Append('/').Append(target).Append('\n');
         }
         cpio.File("lib/modules/nerdbox.order", Encoding.ASCII.GetBytes(order.ToString()), 0x1A4);

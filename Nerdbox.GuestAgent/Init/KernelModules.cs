@@ -8,7 +8,8 @@ namespace Nerdbox.GuestAgent.Init;
 /// or modules.dep in the guest). Module parameters on the kernel command line are passed along,
 /// as modprobe would (e.g. microvm's <c>virtio_mmio.device=</c>).
 /// Only what the agent's channel needs is loaded before the server starts; the rest (disks,
-/// file systems) loads right after, off the boot path, and <see cref="Deferred"/> says when.
+/// file systems) loads right after, off the boot path, and <see cref="Deferred"/> says when. vsock's
+/// modules are skipped when the channel is virtio-serial.
 /// </summary>
 internal static class KernelModules
 {
@@ -31,14 +32,18 @@ internal static class KernelModules
             return;
         }
         var channel = cmdline.Get(AgentKernelArgs.Channel) ?? "auto";
-        var now = channel.StartsWith("virtio-serial", StringComparison.Ordinal) ? VirtioChannel : [.. VirtioChannel, .. Vsock];
+        var virtioSerial = channel.StartsWith("virtio-serial", StringComparison.Ordinal);
+        var now = virtioSerial ? VirtioChannel : [.. VirtioChannel, .. Vsock];
         var later = new List<string>();
         foreach (var line in File.ReadAllLines(OrderFile))
         {
             var path = line.Trim();
             if (path.Length == 0 || path.StartsWith('#')) continue;
-            if (now.Contains(Path.GetFileNameWithoutExtension(path))) Load(path, cmdline, log);
-            else later.Add(path);
+            var name = Path.GetFileNameWithoutExtension(path);
+            if (now.Contains(name)) Load(path, cmdline, log);
+            // A VM given a virtio-serial channel has no vsock device; loading its transport would only take CPU
+            // from the boot (the deferred modules load while the first calls are served).
+            else if (!(virtioSerial && Vsock.Contains(name))) later.Add(path);
         }
         _deferred = later;
     }

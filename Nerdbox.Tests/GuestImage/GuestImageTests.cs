@@ -33,6 +33,26 @@ public sealed class GuestImageTests(GuestImageFixture fixture)
     }
 
     [Fact]
+    public async Task The_image_modules_carry_no_appended_signature()
+    {
+        var cpio = File.ReadAllBytes((await fixture.ImageAsync()).InitrdPath);
+        Assert.True(cpio.AsSpan().IndexOf("~Module signature appended~"u8) < 0, "a module in the initramfs still has its signature");
+    }
+
+    [Fact]
+    public void Stripping_a_module_signature_keeps_the_module_and_refuses_a_bad_descriptor()
+    {
+        var body = "ELF module body"u8.ToArray();
+        byte[] Signed(uint declared, int actual) =>
+            [.. body, .. new byte[actual], 0, 0, 2, 0, 0, 0, 0, 0, (byte)(declared >> 24), (byte)(declared >> 16), (byte)(declared >> 8), (byte)declared, .. "~Module signature appended~\n"u8];
+        Assert.Equal(body, ModuleSignature.Strip(Signed(5, 5), "m.ko"));
+        Assert.Same(body, ModuleSignature.Strip(body, "m.ko"));
+        var e = Assert.Throws<GuestImageException>(() => ModuleSignature.Strip(Signed(4096, 5), "bad.ko"));
+        Assert.Contains("bad.ko", e.Message);
+        Assert.Contains("4096", e.Message);
+    }
+
+    [Fact]
     public void A_missing_host_program_names_the_command_that_installs_it()
     {
         var e = Assert.Throws<GuestImageException>(() =>
