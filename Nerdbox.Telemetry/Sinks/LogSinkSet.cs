@@ -19,41 +19,15 @@ public sealed class LogSinkSet(IEnumerable<ILogSink> sinks, IEnumerable<string>?
     public IReadOnlyList<string> Skipped { get; } = skipped?.ToArray() ?? [];
 
     public LogSinkStats Stats => new(_sinks.Sum(s => s.Stats.RecordsSent), _sinks.Sum(s => s.Stats.RecordsDropped),
-        _sinks.Select(s => s.Stats.LastError is { } e ? $"{s.Name}: {e}" : null).FirstOrDefault(e => e is not null));
+        SinkFanOut.FirstError(_sinks, s => s.Name, s => s.Stats.LastError));
 
-    public void Submit(ResourceLogs batch)
-    {
-        foreach (var sink in _sinks)
-        {
-            try
-            {
-                sink.Submit(batch);
-            }
-            catch (Exception)
-            {
-                // Sinks never throw; one that does still must not stop the rest.
-            }
-        }
-    }
+    public void Submit(ResourceLogs batch) => SinkFanOut.Submit(_sinks, batch, static (s, b) => s.Submit(b));
 
     /// <summary>Waits for room in every sink at once (the longest of their bounded waits, never their sum).</summary>
-    public async ValueTask WaitForRoomAsync(int records, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Task.WhenAll(_sinks.Select(s => s.WaitForRoomAsync(records, cancellationToken).AsTask())).ConfigureAwait(false);
-        }
-        catch (Exception) when (!cancellationToken.IsCancellationRequested)
-        {
-            // Waiting is an optimisation: a sink that fails at it just gets the batch now.
-        }
-    }
+    public ValueTask WaitForRoomAsync(int records, CancellationToken cancellationToken) =>
+        SinkFanOut.WaitForRoomAsync(_sinks, s => s.WaitForRoomAsync(records, cancellationToken), cancellationToken);
 
-    public Task FlushAsync(TimeSpan timeout) => Task.WhenAll(_sinks.Select(s => s.FlushAsync(timeout)));
+    public Task FlushAsync(TimeSpan timeout) => SinkFanOut.FlushAsync(_sinks, s => s.FlushAsync(timeout));
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var sink in _sinks)
-            if (sink is IAsyncDisposable disposable) await disposable.DisposeAsync().ConfigureAwait(false);
-    }
+    public ValueTask DisposeAsync() => SinkFanOut.DisposeAsync(_sinks);
 }

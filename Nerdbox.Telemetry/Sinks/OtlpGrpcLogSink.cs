@@ -12,22 +12,15 @@ public sealed class OtlpGrpcLogSink : QueuedLogSink
     private readonly LogsService.LogsServiceClient _client;
 
     public OtlpGrpcLogSink(OtlpDestination destination, ILogger? logger = null, SinkOptions? options = null)
-        : base(destination.Name, $"{destination} logs", destination.Timeout, options, logger ?? NullLogger.Instance)
+        : this(new OtlpGrpcTransport(destination), destination, logger, options) { }
+
+    private OtlpGrpcLogSink(OtlpGrpcTransport transport, OtlpDestination destination, ILogger? logger, SinkOptions? options)
+        : base(destination.Name, $"{destination} logs", destination.Timeout, options, logger ?? NullLogger.Instance, transport)
     {
-        _transport = new OtlpGrpcTransport(destination);
-        _client = new LogsService.LogsServiceClient(_transport.Channel);
+        _transport = transport;
+        _client = new LogsService.LogsServiceClient(transport.Channel);
     }
 
     protected override async Task<ExportOutcome> SendAsync(ExportLogsServiceRequest request, CancellationToken cancellationToken) =>
         ExportOutcome.From(await _client.ExportAsync(request, _transport.Call(cancellationToken)).ConfigureAwait(false));
-
-    protected override string Describe(Exception e) => OtlpGrpcTransport.Describe(e) ?? base.Describe(e);
-
-    protected override RetryVerdict Retryable(Exception e) => OtlpGrpcTransport.Retryable(e);
-
-    protected override ValueTask DisposeTransportAsync()
-    {
-        _transport.Dispose();
-        return ValueTask.CompletedTask;
-    }
 }

@@ -12,22 +12,15 @@ public sealed class OtlpGrpcSink : QueuedSpanSink
     private readonly TraceService.TraceServiceClient _client;
 
     public OtlpGrpcSink(OtlpDestination destination, ILogger? logger = null, SinkOptions? options = null)
-        : base(destination.Name, destination.ToString(), destination.Timeout, options, logger ?? NullLogger.Instance)
+        : this(new OtlpGrpcTransport(destination), destination, logger, options) { }
+
+    private OtlpGrpcSink(OtlpGrpcTransport transport, OtlpDestination destination, ILogger? logger, SinkOptions? options)
+        : base(destination.Name, destination.ToString(), destination.Timeout, options, logger ?? NullLogger.Instance, transport)
     {
-        _transport = new OtlpGrpcTransport(destination);
-        _client = new TraceService.TraceServiceClient(_transport.Channel);
+        _transport = transport;
+        _client = new TraceService.TraceServiceClient(transport.Channel);
     }
 
     protected override async Task<ExportOutcome> SendAsync(ExportTraceServiceRequest request, CancellationToken cancellationToken) =>
         ExportOutcome.From(await _client.ExportAsync(request, _transport.Call(cancellationToken)).ConfigureAwait(false));
-
-    protected override string Describe(Exception e) => OtlpGrpcTransport.Describe(e) ?? base.Describe(e);
-
-    protected override RetryVerdict Retryable(Exception e) => OtlpGrpcTransport.Retryable(e);
-
-    protected override ValueTask DisposeTransportAsync()
-    {
-        _transport.Dispose();
-        return ValueTask.CompletedTask;
-    }
 }

@@ -8,7 +8,7 @@ namespace Nerdbox.Telemetry.Sinks;
 /// One OTLP/gRPC destination's channel and call headers, as the span and log sinks of that destination each
 /// use them (TLS when the endpoint is https), and how its failures read and retry.
 /// </summary>
-internal sealed class OtlpGrpcTransport : IDisposable
+internal sealed class OtlpGrpcTransport : IExportTransport
 {
     public OtlpGrpcTransport(OtlpDestination destination)
     {
@@ -37,9 +37,9 @@ internal sealed class OtlpGrpcTransport : IDisposable
 
     public CallOptions Call(CancellationToken cancellationToken) => new(Headers, cancellationToken: cancellationToken);
 
-    public static string? Describe(Exception e) => e is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : null;
+    public string? Describe(Exception e) => e is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : null;
 
-    public static RetryVerdict Retryable(Exception e) => e is RpcException rpc ? GrpcRetry.Verdict(rpc) : RetryVerdict.No;
+    public RetryVerdict Retryable(Exception e) => e is RpcException rpc ? GrpcRetry.Verdict(rpc) : RetryVerdict.No;
 
     public void Dispose() => Channel.Dispose();
 }

@@ -1,5 +1,4 @@
 using Nerdbox.Telemetry.Otlp;
-using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenTelemetry.Proto.Collector.Logs.V1;
@@ -16,11 +15,15 @@ public sealed class OtlpHttpLogSink : QueuedLogSink
     private readonly OtlpHttpTransport _transport;
 
     public OtlpHttpLogSink(OtlpDestination destination, ILogger? logger = null, SinkOptions? options = null)
-        : base(destination.Name, $"{destination} logs", destination.Timeout, options, logger ?? NullLogger.Instance)
+        : this(LogsUrl(destination) ?? throw new ArgumentException(
+            $"{destination}: its URL does not end with {TracesPath}, so there is no logs URL beside it", nameof(destination)),
+            new OtlpHttpTransport(destination), destination, logger, options) { }
+
+    private OtlpHttpLogSink(Uri url, OtlpHttpTransport transport, OtlpDestination destination, ILogger? logger, SinkOptions? options)
+        : base(destination.Name, $"{destination} logs", destination.Timeout, options, logger ?? NullLogger.Instance, transport)
     {
-        Url = LogsUrl(destination) ?? throw new ArgumentException(
-            $"{destination}: its URL does not end with {TracesPath}, so there is no logs URL beside it", nameof(destination));
-        _transport = new OtlpHttpTransport(destination);
+        Url = url;
+        _transport = transport;
     }
 
     public Uri Url { get; }
@@ -37,25 +40,6 @@ public sealed class OtlpHttpLogSink : QueuedLogSink
         return new UriBuilder(url) { Path = path[..^TracesPath.Length] + "/v1/logs" }.Uri;
     }
 
-    protected override async Task<ExportOutcome> SendAsync(ExportLogsServiceRequest request, CancellationToken cancellationToken)
-    {
-        var bytes = await _transport.PostAsync(Url, request.ToByteArray(), cancellationToken).ConfigureAwait(false);
-        if (bytes.Length == 0) return ExportOutcome.Accepted;
-        try
-        {
-            return ExportOutcome.From(ExportLogsServiceResponse.Parser.ParseFrom(bytes));
-        }
-        catch (InvalidProtocolBufferException)
-        {
-            return ExportOutcome.Accepted;
-        }
-    }
-
-    protected override RetryVerdict Retryable(Exception e) => OtlpHttpTransport.Retryable(e);
-
-    protected override ValueTask DisposeTransportAsync()
-    {
-        _transport.Dispose();
-        return ValueTask.CompletedTask;
-    }
+    protected override Task<ExportOutcome> SendAsync(ExportLogsServiceRequest request, CancellationToken cancellationToken) =>
+        _transport.ExportAsync(Url, request, ExportLogsServiceResponse.Parser, ExportOutcome.From, cancellationToken);
 }

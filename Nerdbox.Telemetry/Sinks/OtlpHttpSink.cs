@@ -1,5 +1,4 @@
 using Nerdbox.Telemetry.Otlp;
-using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenTelemetry.Proto.Collector.Trace.V1;
@@ -13,32 +12,15 @@ public sealed class OtlpHttpSink : QueuedSpanSink
     private readonly Uri _url;
 
     public OtlpHttpSink(OtlpDestination destination, ILogger? logger = null, SinkOptions? options = null)
-        : base(destination.Name, destination.ToString(), destination.Timeout, options, logger ?? NullLogger.Instance)
+        : this(new OtlpHttpTransport(destination), destination, logger, options) { }
+
+    private OtlpHttpSink(OtlpHttpTransport transport, OtlpDestination destination, ILogger? logger, SinkOptions? options)
+        : base(destination.Name, destination.ToString(), destination.Timeout, options, logger ?? NullLogger.Instance, transport)
     {
-        _transport = new OtlpHttpTransport(destination);
+        _transport = transport;
         _url = destination.Endpoint;
     }
 
-    protected override async Task<ExportOutcome> SendAsync(ExportTraceServiceRequest request, CancellationToken cancellationToken)
-    {
-        var bytes = await _transport.PostAsync(_url, request.ToByteArray(), cancellationToken).ConfigureAwait(false);
-        if (bytes.Length == 0) return ExportOutcome.Accepted;
-        // A body that is not an ExportTraceServiceResponse (some proxies answer 200 with text) is not a rejection.
-        try
-        {
-            return ExportOutcome.From(ExportTraceServiceResponse.Parser.ParseFrom(bytes));
-        }
-        catch (InvalidProtocolBufferException)
-        {
-            return ExportOutcome.Accepted;
-        }
-    }
-
-    protected override RetryVerdict Retryable(Exception e) => OtlpHttpTransport.Retryable(e);
-
-    protected override ValueTask DisposeTransportAsync()
-    {
-        _transport.Dispose();
-        return ValueTask.CompletedTask;
-    }
+    protected override Task<ExportOutcome> SendAsync(ExportTraceServiceRequest request, CancellationToken cancellationToken) =>
+        _transport.ExportAsync(_url, request, ExportTraceServiceResponse.Parser, ExportOutcome.From, cancellationToken);
 }

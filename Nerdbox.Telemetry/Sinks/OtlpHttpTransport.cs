@@ -1,4 +1,5 @@
 using Nerdbox.Telemetry.Otlp;
+using Google.Protobuf;
 using System.IO.Compression;
 using System.Net.Http.Headers;
 
@@ -9,7 +10,7 @@ namespace Nerdbox.Telemetry.Sinks;
 /// the answer's body returned, a failure status thrown with the pause the server asked for. The span and
 /// log sinks of a destination each use one.
 /// </summary>
-internal sealed class OtlpHttpTransport : IDisposable
+internal sealed class OtlpHttpTransport : IExportTransport
 {
     private static readonly MediaTypeHeaderValue Protobuf = new("application/x-protobuf");
     private readonly HttpClient _http;
@@ -33,8 +34,27 @@ internal sealed class OtlpHttpTransport : IDisposable
         };
     }
 
+    /// <summary>
+    /// POSTs an export request and reads the destination's answer. A body that is not the signal's export response
+    /// (some proxies answer 200 with text) is not a rejection.
+    /// </summary>
+    public async Task<ExportOutcome> ExportAsync<TResponse>(Uri url, IMessage request, MessageParser<TResponse> parser,
+        Func<TResponse, ExportOutcome> outcome, CancellationToken cancellationToken) where TResponse : IMessage<TResponse>
+    {
+        var bytes = await PostAsync(url, request.ToByteArray(), cancellationToken).ConfigureAwait(false);
+        if (bytes.Length == 0) return ExportOutcome.Accepted;
+        try
+        {
+            return outcome(parser.ParseFrom(bytes));
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return ExportOutcome.Accepted;
+        }
+    }
+
     /// <summary>POSTs <paramref name="body"/>; returns the answer's body (empty when there is none).</summary>
-    public async Task<byte[]> PostAsync(Uri url, byte[] body, CancellationToken cancellationToken)
+    private async Task<byte[]> PostAsync(Uri url, byte[] body, CancellationToken cancellationToken)
     {
         using var message = new HttpRequestMessage(HttpMethod.Post, url);
         var content = new ByteArrayContent(_gzip ? Gzip(body) : body);
@@ -49,7 +69,9 @@ internal sealed class OtlpHttpTransport : IDisposable
         return await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public static RetryVerdict Retryable(Exception e) => e is OtlpHttpStatusException status ? status.Verdict : RetryVerdict.No;
+    public string? Describe(Exception e) => null;
+
+    public RetryVerdict Retryable(Exception e) => e is OtlpHttpStatusException status ? status.Verdict : RetryVerdict.No;
 
     /// <summary><c>Retry-After</c> as seconds or as an HTTP date.</summary>
     private static TimeSpan? RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch

@@ -26,6 +26,7 @@ public abstract class QueuedExporter<TBatch, TRequest> : IAsyncDisposable, IDisp
     private readonly SinkOptions _options;
     private readonly TimeSpan _exportTimeout;
     private readonly TimeSpan _roomWait;
+    private readonly IExportTransport? _transport;
     private Task? _sender;
     private int _disposed;
 
@@ -36,8 +37,9 @@ public abstract class QueuedExporter<TBatch, TRequest> : IAsyncDisposable, IDisp
     private long _roomWaitsRanOut;
     private volatile string? _lastError;
 
-    private protected QueuedExporter(string name, string description, TimeSpan exportTimeout, SinkOptions? options, ILogger logger)
+    private protected QueuedExporter(string name, string description, TimeSpan exportTimeout, SinkOptions? options, ILogger logger, IExportTransport? transport = null)
     {
+        _transport = transport;
         Name = name;
         Description = description;
         Logger = logger;
@@ -147,14 +149,18 @@ public abstract class QueuedExporter<TBatch, TRequest> : IAsyncDisposable, IDisp
     /// <summary>Sends one request. Returns how many spans the destination rejected (partial success) and why.</summary>
     protected abstract Task<ExportOutcome> SendAsync(TRequest request, CancellationToken cancellationToken);
 
-    /// <summary>Whether a failed export may be tried again (only answers the OTLP spec calls retryable); by default never.</summary>
-    protected virtual RetryVerdict Retryable(Exception e) => RetryVerdict.No;
+    /// <summary>Whether a failed export may be tried again: the transport's verdict; without a transport, never.</summary>
+    private RetryVerdict Retryable(Exception e) => _transport?.Retryable(e) ?? RetryVerdict.No;
 
     /// <summary>A short reason for an export failure, for the outage warning.</summary>
-    protected virtual string Describe(Exception e) => e.Message.Split('\n')[0];
+    private string Describe(Exception e) => _transport?.Describe(e) ?? e.Message.Split('\n')[0];
 
-    /// <summary>Releases the transport once the sender has stopped.</summary>
-    protected virtual ValueTask DisposeTransportAsync() => ValueTask.CompletedTask;
+    /// <summary>Releases what the exporter writes through once the sender has stopped (the transport, by default).</summary>
+    protected virtual ValueTask DisposeTransportAsync()
+    {
+        _transport?.Dispose();
+        return ValueTask.CompletedTask;
+    }
 
     private Task StartSender()
     {

@@ -7,8 +7,8 @@ namespace Nerdbox.Telemetry.Sinks;
 /// <summary>A log sink with remote I/O: the same queue, sender, retries and counts as the span sinks (<see cref="QueuedExporter{TBatch, TRequest}"/>), for log records.</summary>
 public abstract class QueuedLogSink : QueuedExporter<ResourceLogs, ExportLogsServiceRequest>, ILogSink
 {
-    private protected QueuedLogSink(string name, string description, TimeSpan exportTimeout, SinkOptions? options, ILogger logger)
-        : base(name, description, exportTimeout, options, logger) { }
+    private protected QueuedLogSink(string name, string description, TimeSpan exportTimeout, SinkOptions? options, ILogger logger, IExportTransport? transport = null)
+        : base(name, description, exportTimeout, options, logger, transport) { }
 
     public LogSinkStats Stats
     {

@@ -7,8 +7,8 @@ namespace Nerdbox.Telemetry.Sinks;
 /// <summary>A span sink with slow or remote I/O: the queue, sender, retries and counts of <see cref="QueuedExporter{TBatch, TRequest}"/>, for spans.</summary>
 public abstract class QueuedSpanSink : QueuedExporter<ResourceSpans, ExportTraceServiceRequest>, ISpanSink
 {
-    protected QueuedSpanSink(string name, string description, TimeSpan exportTimeout, SinkOptions? options, ILogger logger)
-        : base(name, description, exportTimeout, options, logger) { }
+    protected QueuedSpanSink(string name, string description, TimeSpan exportTimeout, SinkOptions? options, ILogger logger, IExportTransport? transport = null)
+        : base(name, description, exportTimeout, options, logger, transport) { }
 
     public SinkStats Stats => Counts;
 
