@@ -101,112 +101,89 @@ internal sealed class WorkloadShare
         };
     }
 
-    public Outcome AddSpans(string containerId, ExportTraceServiceRequest request)
-    {
-        long refused = 0, dropped = 0;
-        string? error = null;
-        lock (_lock)
-        {
-            var tally = TallyOf(containerId);
-            foreach (var rs in request.ResourceSpans)
-            {
-                var resourceSize = rs.Resource?.CalculateSize() ?? 0;
-                ResourceSpans? piece = null;
-                ScopeSpans? scope = null;
-                int pieceItems = 0;
-                long pieceBytes = 0;
-                foreach (var ss in rs.ScopeSpans)
-                {
-                    scope = null;
-                    foreach (var span in ss.Spans)
-                    {
-                        tally.Stats.SpansReceived++;
-                        if (SpanError(span) is { } why)
-                        {
-                            refused++;
-                            tally.Stats.ItemsRejected++;
-                            error ??= why;
-                            continue;
-                        }
-                        var size = span.CalculateSize() + (piece is null ? resourceSize : 0);
-                        if (!Fits(tally, pieceItems + 1, pieceBytes + size))
-                        {
-                            dropped++;
-                            tally.Stats.SpansDropped++;
-                            continue;
-                        }
-                        piece ??= new ResourceSpans { Resource = rs.Resource, SchemaUrl = rs.SchemaUrl };
-                        if (scope is null)
-                        {
-                            scope = new ScopeSpans { Scope = ss.Scope, SchemaUrl = ss.SchemaUrl };
-                            piece.ScopeSpans.Add(scope);
-                        }
-                        scope.Spans.Add(span);
-                        pieceItems++;
-                        pieceBytes += size;
-                        if (pieceItems == MaxEntryItems)
-                        {
-                            Hold(tally, new Entry(containerId, piece, null, pieceItems, pieceBytes));
-                            piece = null;
-                            scope = null;
-                            pieceItems = 0;
-                            pieceBytes = 0;
-                        }
-                    }
-                }
-                if (piece is not null) Hold(tally, new Entry(containerId, piece, null, pieceItems, pieceBytes));
-            }
-        }
-        _signal();
-        return new Outcome(refused, dropped, error);
-    }
+    public Outcome AddSpans(string containerId, ExportTraceServiceRequest request) => Add(containerId, request.ResourceSpans, SpanShape);
 
-    public Outcome AddLogs(string containerId, ExportLogsServiceRequest request)
+    public Outcome AddLogs(string containerId, ExportLogsServiceRequest request) => Add(containerId, request.ResourceLogs, LogShape);
+
+    /// <summary>
+    /// How one OTLP signal nests its items (resource, scope, item), how a held piece copies each level, and which
+    /// of a container's counters it moves. One walk (<see cref="Add"/>) serves both signals.
+    /// </summary>
+    private sealed record Shape<TResource, TScope, TItem>(
+        Func<TResource, OpenTelemetry.Proto.Resource.V1.Resource?> ResourceOf,
+        Func<TResource, IEnumerable<TScope>> Scopes,
+        Func<TScope, IEnumerable<TItem>> Items,
+        Func<TItem, string?> Error,
+        Func<TResource, TResource> EmptyCopy,
+        Func<TResource, TScope, TScope> AddScopeCopy,
+        Action<TScope, TItem> AddItem,
+        Action<WorkloadStats> Received,
+        Action<WorkloadStats> Dropped,
+        Func<string, TResource, int, long, Entry> Entry) where TItem : IMessage;
+
+    private static readonly Shape<ResourceSpans, ScopeSpans, Span> SpanShape = new(
+        r => r.Resource, r => r.ScopeSpans, s => s.Spans, SpanError,
+        r => new ResourceSpans { Resource = r.Resource, SchemaUrl = r.SchemaUrl },
+        (piece, s) => { var copy = new ScopeSpans { Scope = s.Scope, SchemaUrl = s.SchemaUrl }; piece.ScopeSpans.Add(copy); return copy; },
+        (scope, span) => scope.Spans.Add(span),
+        stats => stats.SpansReceived++, stats => stats.SpansDropped++,
+        (id, piece, items, bytes) => new Entry(id, piece, null, items, bytes));
+
+    private static readonly Shape<ResourceLogs, ScopeLogs, LogRecord> LogShape = new(
+        r => r.Resource, r => r.ScopeLogs, s => s.LogRecords, LogError,
+        r => new ResourceLogs { Resource = r.Resource, SchemaUrl = r.SchemaUrl },
+        (piece, s) => { var copy = new ScopeLogs { Scope = s.Scope, SchemaUrl = s.SchemaUrl }; piece.ScopeLogs.Add(copy); return copy; },
+        (scope, record) => scope.LogRecords.Add(record),
+        stats => stats.LogsReceived++, stats => stats.LogsDropped++,
+        (id, piece, items, bytes) => new Entry(id, null, piece, items, bytes));
+
+    /// <summary>
+    /// Takes what fits of one request, in pieces of at most <see cref="MaxEntryItems"/> items that keep their
+    /// resource and scope; refuses items with bad ids and drops those over a bound, counting both.
+    /// </summary>
+    private Outcome Add<TResource, TScope, TItem>(string containerId, IEnumerable<TResource> resources, Shape<TResource, TScope, TItem> shape)
+        where TResource : class where TScope : class where TItem : IMessage
     {
         long refused = 0, dropped = 0;
         string? error = null;
         lock (_lock)
         {
             var tally = TallyOf(containerId);
-            foreach (var rl in request.ResourceLogs)
+            foreach (var resource in resources)
             {
-                var resourceSize = rl.Resource?.CalculateSize() ?? 0;
-                ResourceLogs? piece = null;
-                ScopeLogs? scope = null;
+                var resourceSize = shape.ResourceOf(resource)?.CalculateSize() ?? 0;
+                TResource? piece = null;
+                TScope? scope = null;
                 int pieceItems = 0;
                 long pieceBytes = 0;
-                foreach (var sl in rl.ScopeLogs)
+                foreach (var sourceScope in shape.Scopes(resource))
                 {
                     scope = null;
-                    foreach (var record in sl.LogRecords)
+                    foreach (var item in shape.Items(sourceScope))
                     {
-                        tally.Stats.LogsReceived++;
-                        if (LogError(record) is { } why)
+                        shape.Received(tally.Stats);
+                        if (shape.Error(item) is { } why)
                         {
                             refused++;
                             tally.Stats.ItemsRejected++;
                             error ??= why;
                             continue;
                         }
-                        var size = record.CalculateSize() + (piece is null ? resourceSize : 0);
+                        var size = item.CalculateSize() + (piece is null ? resourceSize : 0);
                         if (!Fits(tally, pieceItems + 1, pieceBytes + size))
                         {
                             dropped++;
-                            tally.Stats.LogsDropped++;
+                            shape.Dropped(tally.Stats);
                             continue;
                         }
-                        piece ??= new ResourceLogs { Resource = rl.Resource, SchemaUrl = rl.SchemaUrl };
-                        if (scope is null)
-                        {
-                            scope = new ScopeLogs { Scope = sl.Scope, SchemaUrl = sl.SchemaUrl };
-                            piece.ScopeLogs.Add(scope);
-                        }
-                        scope.LogRecords.Add(record);
+                        piece ??= shape.EmptyCopy(resource);
+                        scope ??= shape.AddScopeCopy(piece, sourceScope);
+                        shape.AddItem(scope, item);
                         pieceItems++;
                         pieceBytes += size;
                         if (pieceItems == MaxEntryItems)
                         {
-                            Hold(tally, new Entry(containerId, null, piece, pieceItems, pieceBytes));
+                            Hold(tally, shape.Entry(containerId, piece, pieceItems, pieceBytes));
                             piece = null;
                             scope = null;
                             pieceItems = 0;
@@ -214,7 +191,7 @@ internal sealed class WorkloadShare
                         }
                     }
                 }
-                if (piece is not null) Hold(tally, new Entry(containerId, null, piece, pieceItems, pieceBytes));
+                if (piece is not null) Hold(tally, shape.Entry(containerId, piece, pieceItems, pieceBytes));
             }
         }
         _signal();
