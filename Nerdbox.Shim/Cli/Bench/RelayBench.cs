@@ -115,13 +115,9 @@ public static class RelayBench
 
     private static async Task<EndToEnd> EndToEndAsync(string dll, string[] agentArgs, int spans, SinkOptions sinkOptions, CancellationToken ct)
     {
-        await using var agent = await HostAgent.StartAsync(dll, agentArgs, TimeSpan.FromSeconds(30));
-        await using var receiver = await OtlpReceiver.StartAsync(keepSpans: false);
-        await using var sinks = new SpanSinkSet([new OtlpGrpcSink(new OtlpDestination("bench-receiver", OtlpProtocol.Grpc, receiver.GrpcEndpoint), options: sinkOptions)]);
+        await using var pipeline = await RelayPipeline.StartAsync(dll, agentArgs, "bench-relay", sinkOptions: sinkOptions);
+        var (agent, receiver, sinks, relay) = (pipeline.Agent, pipeline.Receiver, pipeline.Sinks, pipeline.Relay);
         var client = agent.Client;
-        var now = DateTime.UtcNow;
-        await using var relay = new GuestSpanRelay(client.Traces, new ClockEstimate(0, 0, now, 0, 1), sinks, RelayBounds.Default,
-            now.AddMinutes(-1), new Dictionary<string, string> { ["service.instance.id"] = "bench-relay" });
 
         var sw = Stopwatch.StartNew();
         relay.Start();

@@ -87,13 +87,8 @@ public static class WorkloadRelayBench
         string[] args = kind == Kind.AgentSpans
             ? ["--generate-spans", request.Spans.ToString(), .. (request.Unpaced ? new[] { "--generate-unpaced" } : [])]
             : ["--workload-endpoint", Container + "=0"];
-        await using var agent = await HostAgent.StartAsync(dll, args, TimeSpan.FromSeconds(30));
-        await using var receiver = await OtlpReceiver.StartAsync(keepSpans: false);
-        await using var sinks = new SpanSinkSet([new OtlpGrpcSink(new OtlpDestination("bench-receiver", OtlpProtocol.Grpc, receiver.GrpcEndpoint))]);
-        var now = DateTime.UtcNow;
-        await using var relay = new GuestSpanRelay(agent.Client.Traces, new ClockEstimate(0, 0, now, 0, 1), sinks, RelayBounds.Default,
-            now.AddMinutes(-1), new Dictionary<string, string> { ["service.instance.id"] = "bench-workload" },
-            new Dictionary<string, string> { ["nerdbox.vm.id"] = "bench-workload" });
+        await using var pipeline = await RelayPipeline.StartAsync(dll, args, "bench-workload", workloads: true);
+        var (agent, receiver, sinks, relay) = (pipeline.Agent, pipeline.Receiver, pipeline.Sinks, pipeline.Relay);
         var deadline = DateTime.UtcNow.AddMinutes(5);
         var sw = Stopwatch.StartNew();
         relay.Start();
