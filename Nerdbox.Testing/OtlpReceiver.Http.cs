@@ -77,10 +77,20 @@ public sealed partial class OtlpReceiver
 
     private async Task HandleSignalAsync(string signal, HttpContext context)
     {
+        await KeepSignalAsync(signal, context);
+        Pulse();
+    }
+
+    /// <summary>
+    /// Keeps a logs or metrics request as it came (<see cref="SignalRequests"/>) and answers it with an empty
+    /// protobuf body, which is an empty <c>Export*ServiceResponse</c>; returns the body for any further reading.
+    /// </summary>
+    private async Task<byte[]> KeepSignalAsync(string signal, HttpContext context)
+    {
         var body = await ReadBodyAsync(context);
         var headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
         lock (_lock) _signals.Add(new SignalRequest(signal, headers, body));
-        Pulse();
-        context.Response.ContentType = "application/x-protobuf"; // an empty body is an empty Export*ServiceResponse
+        context.Response.ContentType = "application/x-protobuf";
+        return body;
     }
 }

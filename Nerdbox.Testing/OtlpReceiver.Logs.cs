@@ -41,7 +41,7 @@ public sealed partial class OtlpReceiver
         {
             foreach (var batch in request.ResourceLogs)
             {
-                var service = batch.Resource?.Attributes.FirstOrDefault(a => a.Key == "service.name")?.Value?.StringValue ?? "";
+                var service = ServiceNameOf(batch.Resource);
                 foreach (var scope in batch.ScopeLogs)
                     foreach (var record in scope.LogRecords)
                         _logs.Add(new ReceivedLog(service, scope.Scope?.Name ?? "", record, batch.Resource ?? new OtlpResource(), transport));
@@ -53,13 +53,10 @@ public sealed partial class OtlpReceiver
     /// <summary><c>POST /v1/logs</c>: kept as it came (<see cref="SignalRequests"/>) and, when protobuf, as log records.</summary>
     private async Task HandleLogsAsync(HttpContext context)
     {
-        var body = await ReadBodyAsync(context);
-        var headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
-        lock (_lock) _signals.Add(new SignalRequest("logs", headers, body));
+        var body = await KeepSignalAsync("logs", context);
         if (context.Request.ContentType?.StartsWith("application/x-protobuf", StringComparison.OrdinalIgnoreCase) == true)
             Keep(ExportLogsServiceRequest.Parser.ParseFrom(body), "http");
         else Pulse();
-        context.Response.ContentType = "application/x-protobuf"; // an empty body is an empty ExportLogsServiceResponse
     }
 
     private sealed class LogsServiceEndpoint(OtlpReceiver receiver) : LogsService.LogsServiceBase

@@ -233,7 +233,7 @@ public sealed partial class OtlpReceiver : IAsyncDisposable
             foreach (var batch in request.ResourceSpans)
             {
                 _batches.Add(batch);
-                var service = batch.Resource?.Attributes.FirstOrDefault(a => a.Key == "service.name")?.Value?.StringValue ?? "";
+                var service = ServiceNameOf(batch.Resource);
                 foreach (var scope in batch.ScopeSpans)
                     foreach (var span in scope.Spans)
                         _spans.Add(new ReceivedSpan(service, scope.Scope?.Name ?? "", span, batch.Resource ?? new OtlpResource()));
@@ -249,6 +249,9 @@ public sealed partial class OtlpReceiver : IAsyncDisposable
     /// <summary>Waits until a logs or metrics request satisfying <paramref name="predicate"/> has arrived.</summary>
     public Task WaitForSignalAsync(Func<SignalRequest, bool> predicate, TimeSpan timeout) =>
         WaitAsync(() => SignalRequests.Any(predicate), timeout, "the logs or metrics request");
+
+    private static string ServiceNameOf(OtlpResource? resource) =>
+        resource?.Attributes.FirstOrDefault(a => a.Key == "service.name")?.Value?.StringValue ?? "";
 
     private void Pulse()
     {
