@@ -12,7 +12,7 @@ public static class GuestKernelWords
         // A guest panic ends the VM at once instead of waiting for a reboot the VMM refuses.
         "panic=-1",
         // The crypto self-tests run every algorithm at boot (about 0.3 s of kernel to /init under TCG); nothing on
-        // the guest's path uses kernel crypto beyond module signature checks.
+        // the guest's path uses kernel crypto (the image's modules carry no signatures to check).
         "cryptomgr.notests",
     ];
 }

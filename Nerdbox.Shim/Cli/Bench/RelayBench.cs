@@ -2,8 +2,6 @@ using System.CommandLine;
 using System.Diagnostics;
 using Grpc.Core;
 using Nerdbox.Api.Traces.V1;
-using Nerdbox.Telemetry.Otlp;
-using Nerdbox.Engine.Clock;
 using Nerdbox.Telemetry.Sinks;
 using Nerdbox.Engine.Relay;
 using Nerdbox.Testing;

@@ -11,20 +11,12 @@ namespace Nerdbox.Shim.Cli.Bench;
 /// process, the shim's <see cref="GuestSpanRelay"/> reading its trace stream with a zero clock offset, a real
 /// <see cref="OtlpGrpcSink"/>, and a local OTLP receiver that counts what arrives. The relay is not started yet.
 /// </summary>
-internal sealed class RelayPipeline : IAsyncDisposable
+internal sealed class RelayPipeline(HostAgent agent, OtlpReceiver receiver, SpanSinkSet sinks, GuestSpanRelay relay) : IAsyncDisposable
 {
-    private RelayPipeline(HostAgent agent, OtlpReceiver receiver, SpanSinkSet sinks, GuestSpanRelay relay)
-    {
-        Agent = agent;
-        Receiver = receiver;
-        Sinks = sinks;
-        Relay = relay;
-    }
-
-    public HostAgent Agent { get; }
-    public OtlpReceiver Receiver { get; }
-    public SpanSinkSet Sinks { get; }
-    public GuestSpanRelay Relay { get; }
+    public HostAgent Agent => agent;
+    public OtlpReceiver Receiver => receiver;
+    public SpanSinkSet Sinks => sinks;
+    public GuestSpanRelay Relay => relay;
 
     /// <param name="name">the run's <c>service.instance.id</c> (and, with <paramref name="workloads"/>, its VM id)</param>
     /// <param name="workloads">whether the relay names the VM that workload batches come from</param>
