@@ -14,7 +14,7 @@ using Nerdbox.GuestAgent.Workload;
 // power-off at the end. As a host process: the same services on a unix socket (for tests).
 var timeline = new BootTimeline { InitStartedNs = BootClock.BootNs() };
 var isPid1 = Environment.ProcessId == 1;
-static void Log(string message) => Console.Error.WriteLine("nerdbox-agent: " + message);
+static void Log(string message) => AgentLog.Write(message);
 
 // Pipe and device reads block pool threads; with one vCPU the pool would otherwise add threads
 // only every half second or so, and every RPC would wait for one.
@@ -85,7 +85,8 @@ try
     await app.StartAsync();
     timeline.ListenerReadyNs = BootClock.BootNs();
     if (isPid1) _ = Task.Run(() => KernelModules.LoadDeferred(Log));
-    if (!isPid1) Log($"listening on {options.ChannelDescription}");
+    // As init this goes to the VM's console, which the shim quotes when a VM or a task fails.
+    Log($"listening on {options.ChannelDescription}");
     if (!isPid1 && options.GenerateSpans > 0) _ = SpanGenerator.RunAsync(options.GenerateSpans, !options.GenerateUnpaced, Log);
     await app.WaitForShutdownAsync();
 }

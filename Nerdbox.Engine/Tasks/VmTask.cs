@@ -96,14 +96,14 @@ public sealed class VmTask : IAsyncDisposable
             };
             foreach (var (name, content) in bundle.Files) request.Files[name] = ByteString.CopyFrom(content);
             span?.SetTag("nerdbox.bundle.files", request.Files.Count);
-            await agent.Bundle.CreateAsync(request, cancellationToken: ct);
+            await CallAgentAsync("the bundle transfer", deadline => agent.Bundle.CreateAsync(request, deadline: deadline, cancellationToken: ct));
         });
 
         await ShimTracing.InSpanAsync("shim.IOSetup", async _ => await _output.AttachAsync(agent, _options.BootTimeout, ct));
 
         await ShimTracing.InSpanAsync("shim.TaskCreate", async span =>
         {
-            var r = await agent.Task.CreateAsync(new CreateTaskRequest { Id = Id, BundleId = Id }, cancellationToken: ct);
+            var r = await CallAgentAsync("the create", deadline => agent.Task.CreateAsync(new CreateTaskRequest { Id = Id, BundleId = Id }, deadline: deadline, cancellationToken: ct));
             Pid = r.Pid;
             span?.SetTag("process.pid", (long)r.Pid);
         });
@@ -115,7 +115,7 @@ public sealed class VmTask : IAsyncDisposable
         var agent = Agent ?? throw new InvalidOperationException($"task '{Id}' was not created");
         return await ShimTracing.InSpanAsync("shim.Start", async span =>
         {
-            var r = await agent.Task.StartAsync(new StartTaskRequest { Id = Id }, cancellationToken: ct);
+            var r = await CallAgentAsync("the start", deadline => agent.Task.StartAsync(new StartTaskRequest { Id = Id }, deadline: deadline, cancellationToken: ct));
             Phases.ContainerStarted = DateTime.UtcNow;
             span?.SetTag("process.pid", (long)r.Pid);
             return r.Pid;
@@ -156,6 +156,23 @@ public sealed class VmTask : IAsyncDisposable
 
     private const int StoppedConsoleLines = 100;
 
+    /// <summary>
+    /// One call to the agent, bounded by <see cref="VmTaskOptions.TaskCallTimeout"/>: a guest that stops answering
+    /// fails the task with the call named and the console's last lines, instead of holding it forever.
+    /// </summary>
+    private async Task<T> CallAgentAsync<T>(string what, Func<DateTime, AsyncUnaryCall<T>> call)
+    {
+        var limit = _options.TaskCallTimeout;
+        try
+        {
+            return await call(DateTime.UtcNow + limit);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.DeadlineExceeded)
+        {
+            throw new VmException($"the guest agent did not finish {what} of task '{Id}' within {limit.TotalSeconds:0.#} s\n{Vm?.ConsoleTail(StoppedConsoleLines)}", e);
+        }
+    }
+
     private async Task<VmException> VmStoppedAsync(IVmInstance vm)
     {
         var exit = await vm.Exited;
@@ -170,7 +187,7 @@ public sealed class VmTask : IAsyncDisposable
         await ShimTracing.InSpanAsync("shim.Kill", async span =>
         {
             span?.SetTag("nerdbox.signal", (long)signal);
-            await agent.Task.KillAsync(new KillTaskRequest { Id = Id, Signal = signal }, cancellationToken: ct);
+            await CallAgentAsync("the kill", deadline => agent.Task.KillAsync(new KillTaskRequest { Id = Id, Signal = signal }, deadline: deadline, cancellationToken: ct));
         });
     }
 

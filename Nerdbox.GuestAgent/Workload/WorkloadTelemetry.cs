@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Nerdbox.GuestAgent.Init;
 
 namespace Nerdbox.GuestAgent.Workload;
 
@@ -27,12 +28,12 @@ internal static class WorkloadTelemetry
         foreach (var (id, grpcPort, httpPort) in options.WorkloadEndpoints)
         {
             var endpoint = endpoints.OpenOnLoopback(id, grpcPort, httpPort);
-            Console.Error.WriteLine($"nerdbox-agent: workload endpoint {id}: grpc {endpoint.GrpcAddress} http {endpoint.HttpAddress}");
+            AgentLog.Write($"workload endpoint {id}: grpc {endpoint.GrpcAddress} http {endpoint.HttpAddress}");
         }
         foreach (var (id, path) in options.WorkloadNamespaces)
         {
             var broughtUp = endpoints.OpenInNamespace(id, path);
-            Console.Error.WriteLine($"nerdbox-agent: workload endpoint {id}: in {path}{(broughtUp ? ", loopback brought up" : "")}");
+            AgentLog.Write($"workload endpoint {id}: in {path}{(broughtUp ? ", loopback brought up" : "")}");
         }
     }
 

@@ -54,4 +54,22 @@ internal static class CrashBundles
         OciBundle.Load(bundle); // still a bundle the shim accepts
         return bundle;
     }
+
+    /// <summary>
+    /// A bundle whose create never finishes: its <c>createRuntime</c> hook, which crun runs in the guest and waits
+    /// for before create returns, sleeps for ten minutes (busybox's <c>sleep</c>, from the guest's own image).
+    /// </summary>
+    public static async Task<string> StuckCreateAsync(Nerdbox.Testing.VmScratch scratch)
+    {
+        var bundle = await scratch.BundleAsync("stuck-create", "sh", "-c", "echo the create finished");
+        var configPath = Path.Combine(bundle, "config.json");
+        var config = JsonNode.Parse(File.ReadAllText(configPath))!.AsObject();
+        config["hooks"] = new JsonObject
+        {
+            ["createRuntime"] = new JsonArray(new JsonObject { ["path"] = "/bin/busybox", ["args"] = new JsonArray("sleep", "600") }),
+        };
+        File.WriteAllText(configPath, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        OciBundle.Load(bundle);
+        return bundle;
+    }
 }

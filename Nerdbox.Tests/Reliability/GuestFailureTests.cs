@@ -50,6 +50,24 @@ public sealed class GuestFailureTests(GuestImageFixture fixture)
         scratch.AssertNothingLeft();
     }
 
+    [Fact]
+    public async Task A_create_the_guest_does_not_finish_fails_in_its_time_with_the_call_named()
+    {
+        await using var scratch = new Nerdbox.Testing.VmScratch();
+        var bundle = await CrashBundles.StuckCreateAsync(scratch);
+        var options = await scratch.OptionsAsync(fixture, BootTimeout) with { TaskCallTimeout = TimeSpan.FromSeconds(5) };
+        var output = new System.Text.StringBuilder();
+
+        var error = await Assert.ThrowsAsync<VmException>(() =>
+            TaskRun.RunAsync("stuck-create", bundle, options, (_, data) => { lock (output) output.Append(System.Text.Encoding.UTF8.GetString(data.Span)); }));
+
+        Assert.StartsWith("the guest agent did not finish the create of task 'stuck-create' within 5 s\n", error.Message);
+        Assert.Contains("--- console (last lines) ---", error.Message);
+        Assert.Contains("nerdbox-agent: listening on", error.Message);
+        lock (output) Assert.DoesNotContain("the create finished", output.ToString());
+        scratch.AssertNothingLeft();
+    }
+
     /// <summary>Runs the bundle as <c>run</c> does (<see cref="TaskRun"/>), traced into a real OTLP receiver; returns the error and the run's spans.</summary>
     private async Task<(VmException Error, IReadOnlyList<OpenTelemetry.Proto.Trace.V1.Span> Spans)> RunToFailureAsync(
         Nerdbox.Testing.VmScratch scratch, string id, string bundle)
