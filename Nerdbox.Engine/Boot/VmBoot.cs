@@ -94,15 +94,25 @@ public sealed class VmBoot : IAsyncDisposable
         // Guest points are placed inside the wait they explain.
         _guestFrom = wait is null ? Phases.VmmReady : Max(Phases.VmmReady, wait.StartTimeUtc);
 
-        // The clock is set before any traced call reaches the guest, so that every guest span is on one clock.
-        await ShimTracing.InSpanAsync("vm.ClockSync", async span =>
+        // The agent has answered once; a guest that stops answering now is bounded as a task call is.
+        using var settle = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        settle.CancelAfter(_options.TaskCallTimeout);
+        try
         {
-            Clock = await ClockSync.SyncAsync(agent.System, ClockSync.DefaultProbes, ct);
-            span?.SetTag("nerdbox.clock.offset_before_set_ns", Clock.OffsetBeforeSetNs);
-            span?.SetTag("nerdbox.clock.offset_ns", Clock.OffsetNs);
-            span?.SetTag("nerdbox.clock.uncertainty_ns", Clock.UncertaintyNs);
-        });
-        AgentInfo = await agent.System.InfoAsync(new InfoRequest(), cancellationToken: ct);
+            // The clock is set before any traced call reaches the guest, so that every guest span is on one clock.
+            await ShimTracing.InSpanAsync("vm.ClockSync", async span =>
+            {
+                Clock = await ClockSync.SyncAsync(agent.System, ClockSync.DefaultProbes, settle.Token);
+                span?.SetTag("nerdbox.clock.offset_before_set_ns", Clock.OffsetBeforeSetNs);
+                span?.SetTag("nerdbox.clock.offset_ns", Clock.OffsetNs);
+                span?.SetTag("nerdbox.clock.uncertainty_ns", Clock.UncertaintyNs);
+            });
+            AgentInfo = await agent.System.InfoAsync(new InfoRequest(), cancellationToken: settle.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or RpcException && settle.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            throw new VmException($"the guest agent answered its first call but did not finish the clock sync and info calls within {_options.TaskCallTimeout.TotalSeconds:0.#} s\n{vm.ConsoleTail(100)}", e);
+        }
         bootSpan?.SetTag("nerdbox.agent.channel", AgentInfo.Channel);
         var ranOn = RanOn();
         TagRanOn(bootSpan, [.. ranOn, new(GuestKernelCopy, AgentInfo.KernelRelease)]);

@@ -22,7 +22,10 @@ public sealed record VmTaskOptions
     /// <summary>How long the guest agent may take to answer after the VMM started.</summary>
     public TimeSpan BootTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long one call that makes the task (bundle, create, start, kill) may take in the guest.</summary>
+    /// <summary>
+    /// How long one call that makes the task (bundle, create, start, kill) may take in the guest; after the agent's first
+    /// answer, the clock sync and info calls that end the boot have this long together.
+    /// </summary>
     public TimeSpan TaskCallTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Where the guest's spans go; null leaves them in the guest.</summary>
