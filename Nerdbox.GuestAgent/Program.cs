@@ -14,7 +14,6 @@ using Nerdbox.GuestAgent.Workload;
 // power-off at the end. As a host process: the same services on a unix socket (for tests).
 var timeline = new BootTimeline { InitStartedNs = BootClock.BootNs() };
 var isPid1 = Environment.ProcessId == 1;
-static void Log(string message) => AgentLog.Write(message);
 
 // Pipe and device reads block pool threads; with one vCPU the pool would otherwise add threads
 // only every half second or so, and every RPC would wait for one.
@@ -24,13 +23,13 @@ try
 {
     if (isPid1)
     {
-        GuestInit.Run(Log, timeline);
+        GuestInit.Run(AgentLog.Write, timeline);
     }
     else
     {
         // On a host, orphaned container processes must come back to the agent to be reaped.
         Libc.Prctl(Libc.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-        KernelModules.LoadDeferred(Log); // nothing to load on a host: marks the modules ready
+        KernelModules.LoadDeferred(AgentLog.Write); // nothing to load on a host: marks the modules ready
     }
     ChildReaper.Instance.Start();
     var options = AgentOptions.Parse(args, isPid1);
@@ -84,15 +83,15 @@ try
     app.MapWorkloadTelemetry();
     await app.StartAsync();
     timeline.ListenerReadyNs = BootClock.BootNs();
-    if (isPid1) _ = Task.Run(() => KernelModules.LoadDeferred(Log));
+    if (isPid1) _ = Task.Run(() => KernelModules.LoadDeferred(AgentLog.Write));
     // As init this goes to the VM's console, which the shim quotes when a VM or a task fails.
-    Log($"listening on {options.ChannelDescription}");
-    if (!isPid1 && options.GenerateSpans > 0) _ = SpanGenerator.RunAsync(options.GenerateSpans, !options.GenerateUnpaced, Log);
+    AgentLog.Write($"listening on {options.ChannelDescription}");
+    if (!isPid1 && options.GenerateSpans > 0) _ = SpanGenerator.RunAsync(options.GenerateSpans, !options.GenerateUnpaced, AgentLog.Write);
     await app.WaitForShutdownAsync();
 }
 catch (Exception e)
 {
-    Log("fatal: " + e);
+    AgentLog.Write("fatal: " + e);
     if (!isPid1) return 1;
 }
 if (isPid1) GuestInit.PowerOff();

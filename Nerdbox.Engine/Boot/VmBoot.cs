@@ -111,7 +111,7 @@ public sealed class VmBoot : IAsyncDisposable
         }
         catch (Exception e) when (e is OperationCanceledException or RpcException && settle.IsCancellationRequested && !ct.IsCancellationRequested)
         {
-            throw new VmException($"the guest agent answered its first call but did not finish the clock sync and info calls within {_options.TaskCallTimeout.TotalSeconds:0.#} s\n{vm.ConsoleTail(100)}", e);
+            throw new VmException($"the guest agent answered its first call but did not finish the clock sync and info calls within {_options.TaskCallTimeout.TotalSeconds:0.#} s\n{vm.ConsoleTail()}", e);
         }
         bootSpan?.SetTag("nerdbox.agent.channel", AgentInfo.Channel);
         var ranOn = RanOn();

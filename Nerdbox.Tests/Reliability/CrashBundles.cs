@@ -44,14 +44,13 @@ internal static class CrashBundles
             sleep 600
             """;
         var bundle = await scratch.BundleAsync("agent-crash", "sh", "-c", zeroAgentCode);
-        var configPath = Path.Combine(bundle, "config.json");
-        var config = JsonNode.Parse(File.ReadAllText(configPath))!.AsObject();
-        var namespaces = config["linux"]!["namespaces"]!.AsArray();
-        foreach (var pid in namespaces.Where(n => n!["type"]!.GetValue<string>() == "pid").ToList()) namespaces.Remove(pid);
-        JsonArray Ptrace() => new("CAP_SYS_PTRACE");
-        config["process"]!["capabilities"] = new JsonObject { ["bounding"] = Ptrace(), ["effective"] = Ptrace(), ["permitted"] = Ptrace() };
-        File.WriteAllText(configPath, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        OciBundle.Load(bundle); // still a bundle the shim accepts
+        EditConfig(bundle, config =>
+        {
+            var namespaces = config["linux"]!["namespaces"]!.AsArray();
+            foreach (var pid in namespaces.Where(n => n!["type"]!.GetValue<string>() == "pid").ToList()) namespaces.Remove(pid);
+            JsonArray Ptrace() => new("CAP_SYS_PTRACE");
+            config["process"]!["capabilities"] = new JsonObject { ["bounding"] = Ptrace(), ["effective"] = Ptrace(), ["permitted"] = Ptrace() };
+        });
         return bundle;
     }
 
@@ -62,14 +61,20 @@ internal static class CrashBundles
     public static async Task<string> StuckCreateAsync(Nerdbox.Testing.VmScratch scratch)
     {
         var bundle = await scratch.BundleAsync("stuck-create", "sh", "-c", "echo the create finished");
-        var configPath = Path.Combine(bundle, "config.json");
-        var config = JsonNode.Parse(File.ReadAllText(configPath))!.AsObject();
-        config["hooks"] = new JsonObject
+        EditConfig(bundle, config => config["hooks"] = new JsonObject
         {
             ["createRuntime"] = new JsonArray(new JsonObject { ["path"] = "/bin/busybox", ["args"] = new JsonArray("sleep", "600") }),
-        };
+        });
+        return bundle;
+    }
+
+    /// <summary>Changes the bundle's config.json in place, then loads the bundle as the shim would, so that it is still one it accepts.</summary>
+    private static void EditConfig(string bundle, Action<JsonObject> edit)
+    {
+        var configPath = Path.Combine(bundle, "config.json");
+        var config = JsonNode.Parse(File.ReadAllText(configPath))!.AsObject();
+        edit(config);
         File.WriteAllText(configPath, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         OciBundle.Load(bundle);
-        return bundle;
     }
 }
