@@ -36,6 +36,7 @@ public static class BootPreparation
             Accelerator = shape.Accelerator,
             Cpus = shape.Cpus,
             MemoryMib = shape.MemoryMib,
+            CpuModel = shape.CpuModel,
             VmmVersion = await vmmVersion,
             Otel = otel,
             RelayBounds = RelayBounds.Default.Within(limits),

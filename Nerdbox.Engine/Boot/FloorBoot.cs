@@ -23,6 +23,7 @@ public static class FloorBoot
             StateDirectory = Path.Combine(options.StateRoot, id),
             Cpus = options.Cpus,
             MemoryMib = options.MemoryMib,
+            CpuModel = options.CpuModel,
             KernelPath = options.Image.KernelPath,
             InitrdPath = floorInitrd,
             Accelerator = options.Accelerator,

@@ -55,6 +55,7 @@ public sealed class VmBoot : IAsyncDisposable
             StateDirectory = _stateDirectory,
             Cpus = _options.Cpus,
             MemoryMib = _options.MemoryMib,
+            CpuModel = _options.CpuModel,
             KernelPath = _options.Image.KernelPath,
             InitrdPath = _options.Image.InitrdPath,
             InitPath = _options.InitPath,

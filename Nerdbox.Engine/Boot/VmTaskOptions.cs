@@ -17,6 +17,9 @@ public sealed record VmTaskOptions
     public string StateRoot { get; init; } = StateDirectories.DefaultRoot;
     public int Cpus { get; init; } = VmShape.DefaultCpus;
     public int MemoryMib { get; init; } = VmShape.DefaultMemoryMib;
+
+    /// <summary>The guest CPU model; null takes the backend's default.</summary>
+    public string? CpuModel { get; init; }
     public string Accelerator { get; init; } = VmShape.Auto;
 
     /// <summary>How long the guest agent may take to answer after the VMM started.</summary>

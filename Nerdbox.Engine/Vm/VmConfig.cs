@@ -14,6 +14,9 @@ public sealed record VmConfig
     public int Cpus { get; init; } = VmShape.DefaultCpus;
     public int MemoryMib { get; init; } = VmShape.DefaultMemoryMib;
 
+    /// <summary>The guest CPU model; null takes the backend's default.</summary>
+    public string? CpuModel { get; init; }
+
     /// <summary>An uncompressed kernel (ELF with a PVH entry for QEMU's microvm).</summary>
     public required string KernelPath { get; init; }
     public string? InitrdPath { get; init; }

@@ -17,6 +17,9 @@ public sealed record VmShape
     public int Cpus { get; init; } = DefaultCpus;
     public int MemoryMib { get; init; } = DefaultMemoryMib;
 
+    /// <summary>The guest CPU model (QEMU's <c>-cpu</c>); null takes the backend's default (see <see cref="Qemu.QemuCpuModel"/>).</summary>
+    public string? CpuModel { get; init; }
+
     /// <summary>"auto", "qemu" or "libkrun".</summary>
     public string Backend { get; init; } = Auto;
 

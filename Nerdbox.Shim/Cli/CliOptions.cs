@@ -70,6 +70,10 @@ internal static class CliOptions
             ? v : Fail(r, $"{Name(r)} wants a span name of 1 to {RelayBounds.Default.MaxNameLength} printable characters, not '{Value(r)}'", ""),
     };
 
+    /// <summary>The option's value, or a parse error naming the option, the value and what <paramref name="problem"/> finds wrong.</summary>
+    public static string Checked(ArgumentResult r, Func<string, string?> problem) =>
+        problem(Value(r)) is { } why ? Fail(r, $"{Name(r)} {why}, not '{Value(r)}'", "") : Value(r);
+
     private static int ParsePositiveInt(ArgumentResult r) =>
         int.TryParse(Value(r), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
             ? n : Fail(r, $"{Name(r)} wants a positive whole number, not '{Value(r)}'", 0);

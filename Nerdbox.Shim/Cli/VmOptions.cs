@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Nerdbox.Engine.Boot;
 using Nerdbox.Engine.Vm;
+using Nerdbox.Engine.Vm.Qemu;
 
 namespace Nerdbox.Shim.Cli;
 
@@ -23,6 +24,7 @@ internal sealed class VmOptions
     private readonly Option<string> _accel = Accel("--accel");
     private readonly Option<int> _cpus = Cpus("--cpus", "guest CPUs");
     private readonly Option<int> _memory = Memory("--memory", "guest memory in MiB");
+    private readonly Option<string> _cpuModel = CpuModel("--cpu-model", "the guest CPU model");
     private readonly Option<double> _timeout = Timeout("--timeout");
     private readonly Option<string[]> _kernelArgs = KernelArgs("--kernel-arg",
         "an extra guest kernel command-line word (repeat for more); the shim's own (rdinit=, console=, nerdbox.*) are refused");
@@ -41,6 +43,13 @@ internal sealed class VmOptions
 
     public static Option<int> Memory(string name, string description) => CliOptions.PositiveInt(name, "MIB", description, VmShape.DefaultMemoryMib);
 
+    public static Option<string> CpuModel(string name, string description) => new(name)
+    {
+        Description = $"{description}, QEMU's -cpu (qemu only; default: {QemuCpuModel.Kvm} under KVM, {QemuCpuModel.Tcg} under TCG)",
+        HelpName = "MODEL",
+        CustomParser = r => CliOptions.Checked(r, QemuCpuModel.Problem),
+    };
+
     public static Option<double> Timeout(string name) => CliOptions.PositiveNumber(name, "SECONDS",
         "how long the guest agent may take to answer after the VMM started", EngineBootTimeout.TotalSeconds);
 
@@ -52,6 +61,7 @@ internal sealed class VmOptions
         command.Add(_accel);
         command.Add(_cpus);
         command.Add(_memory);
+        command.Add(_cpuModel);
         command.Add(_timeout);
         command.Add(_kernelArgs);
         command.Add(_kernelTrace);
@@ -64,6 +74,7 @@ internal sealed class VmOptions
             Accelerator = result.GetRequiredValue(_accel),
             Cpus = result.GetValue(_cpus),
             MemoryMib = result.GetValue(_memory),
+            CpuModel = result.GetValue(_cpuModel),
         },
         TimeSpan.FromSeconds(result.GetValue(_timeout)),
         result.GetValue(_kernelArgs) ?? [],

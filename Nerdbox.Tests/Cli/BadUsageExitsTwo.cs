@@ -17,6 +17,8 @@ public sealed class BadUsageExitsTwo : IDisposable
     [InlineData("'--formt'", "trace", "show", "--source", "file:x.json", "--formt", "tree")]
     [InlineData("'--cont'", "bench", "boot", "--cont", "3")]
     [InlineData("'--bogus'", "--bogus")]
+    [InlineData("--cpu-model wants a QEMU CPU model", "run", "no-such-bundle", "--cpu-model", "max;reboot")]
+    [InlineData("--b-cpu-model wants a QEMU CPU model", "bench", "compare", "--b-cpu-model", "max -erms")]
     [InlineData("'bogus'", "bogus")]
     // Missing values and arguments.
     [InlineData("'--cpus'", "run", "no-such-bundle", "--cpus")]

@@ -164,6 +164,27 @@ public sealed class BackendSelectionTests : IDisposable
     }
 
     [Fact]
+    public void Qemu_cpu_model_is_the_host_under_kvm_without_fast_strings_under_tcg_and_as_named_when_named()
+    {
+        string Cpu(VmConfig config, string accel)
+        {
+            var args = new QemuInstance("qemu-system-x86_64", config, accel).BuildArguments().ToList();
+            return args[args.IndexOf("-cpu") + 1];
+        }
+        Assert.Equal("host", Cpu(Config(), "kvm"));
+        Assert.Equal("max,-erms,-fsrm", Cpu(Config(), "tcg"));
+        Assert.Equal("Skylake-Client,-avx", Cpu(Config() with { CpuModel = "Skylake-Client,-avx" }, "tcg"));
+    }
+
+    [Fact]
+    public void Libkrun_refuses_a_cpu_model_naming_it()
+    {
+        var e = Assert.Throws<VmException>(() => new LibkrunBackend().Create(Config("vsock") with { CpuModel = "max" }));
+        Assert.Contains("'max'", e.Message);
+        Assert.Contains("host's CPU", e.Message);
+    }
+
+    [Fact]
     public void Qemu_vsock_arguments_name_the_guest_cid_and_port()
     {
         var instance = new QemuInstance("qemu-system-x86_64", Config("vsock") with { VsockPort = 2048 }, "kvm", "vsock", guestCid: 42);

@@ -31,6 +31,33 @@ public sealed class BootTests(GuestImageFixture fixture)
     }
 
     [Fact]
+    public async Task Under_TCG_the_guest_CPU_lacks_the_fast_string_features_unless_the_model_is_named()
+    {
+        await using var scratch = new VmScratch();
+        var options = await scratch.OptionsAsync(fixture);
+        if (options.Backend.Check().Accelerator != "tcg") Assert.Skip("the default CPU model without ERMS and FSRM is TCG's; this host runs KVM");
+        var bundle = await scratch.BundleAsync("cpu", "sh", "-c", "grep -m1 '^flags' /proc/cpuinfo");
+
+        async Task<string[]> GuestFlags(string id, string? model)
+        {
+            await using var task = await VmTask.CreateAsync(id, bundle, options with { CpuModel = model });
+            await task.StartAsync();
+            var (status, _) = await task.WaitAsync();
+            Assert.Equal(0, status);
+            var flags = Encoding.UTF8.GetString(task.Output.Stdout()).Split(' ', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            await task.DeleteAsync();
+            return flags;
+        }
+
+        var byDefault = await GuestFlags("cpu-default", null);
+        Assert.Contains("sse4_2", byDefault);
+        Assert.DoesNotContain("erms", byDefault);
+        Assert.DoesNotContain("fsrm", byDefault);
+        Assert.Contains("erms", await GuestFlags("cpu-max", "max"));
+        scratch.AssertNothingLeft();
+    }
+
+    [Fact]
     public async Task Two_VMs_boot_at_once_and_neither_sees_the_others_output()
     {
         await using var scratch = new VmScratch();

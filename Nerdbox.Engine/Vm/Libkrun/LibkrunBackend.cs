@@ -22,12 +22,15 @@ public sealed class LibkrunBackend(LibkrunOptions? options = null) : IVmBackend
 
     public IVmInstance Create(VmConfig config)
     {
-        var check = Check();
-        if (!check.Usable) throw new VmException(check.Reason);
         if (config.Channel is not ("auto" or "vsock"))
             throw new VmException($"the libkrun backend reaches the agent over vsock only, not '{config.Channel}'");
         if (config.Accelerator is not ("auto" or "" or "kvm"))
             throw new VmException($"the libkrun backend runs on KVM only, not '{config.Accelerator}'");
+        if (config.CpuModel is not null)
+            throw new VmException($"the libkrun backend gives the guest the host's CPU; it has no CPU model to set ('{config.CpuModel}')");
+        // What was asked for is judged before the host, so that a wrong request is named even where libkrun cannot run.
+        var check = Check();
+        if (!check.Usable) throw new VmException(check.Reason);
         return new LibkrunInstance(config, options);
     }
 

@@ -73,7 +73,7 @@ internal sealed class QemuInstance : IVmInstance
         {
             "-M", "microvm,x-option-roms=off,isa-serial=on,rtc=on",
             "-accel", _accelerator,
-            "-cpu", _accelerator == "kvm" ? "host" : "max",
+            "-cpu", c.CpuModel ?? QemuCpuModel.Default(_accelerator),
             "-m", c.MemoryMib.ToString(), "-smp", c.Cpus.ToString(),
             "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
             "-kernel", c.KernelPath,

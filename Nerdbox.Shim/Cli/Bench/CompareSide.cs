@@ -5,7 +5,7 @@ using Nerdbox.Engine.Vm;
 namespace Nerdbox.Shim.Cli.Bench;
 
 /// <summary>
-/// One side of <c>bench compare</c>: its own backend, CPUs, memory and kernel words, as
+/// One side of <c>bench compare</c>: its own backend, CPUs, memory, CPU model and kernel words, as
 /// <c>--a-backend</c>, <c>--a-cpus</c>, ... for A and <c>--b-...</c> for B. Explicit options
 /// rather than a quoted argument string, so that each value is parsed and checked like run's.
 /// </summary>
@@ -14,6 +14,7 @@ internal sealed class CompareSide
     private readonly Option<string> _backend;
     private readonly Option<int> _cpus;
     private readonly Option<int> _memory;
+    private readonly Option<string> _cpuModel;
     private readonly Option<string[]> _kernelArgs;
     private readonly Option<string> _image;
 
@@ -24,6 +25,7 @@ internal sealed class CompareSide
         _backend = VmOptions.Backend(prefix + "backend", $"{label}'s VM backend");
         _cpus = VmOptions.Cpus(prefix + "cpus", $"{label}'s guest CPUs");
         _memory = VmOptions.Memory(prefix + "memory", $"{label}'s guest memory in MiB");
+        _cpuModel = VmOptions.CpuModel(prefix + "cpu-model", $"{label}'s guest CPU model");
         _kernelArgs = VmOptions.KernelArgs(prefix + "kernel-arg", $"an extra guest kernel command-line word for {label} (repeat for more)");
         _image = new Option<string>(prefix + "image")
         {
@@ -35,7 +37,7 @@ internal sealed class CompareSide
     /// <summary>"A" or "B".</summary>
     public string Label { get; }
 
-    public IEnumerable<Option> Options => [_backend, _cpus, _memory, _kernelArgs, _image];
+    public IEnumerable<Option> Options => [_backend, _cpus, _memory, _cpuModel, _kernelArgs, _image];
 
     /// <summary>This side's request; the accelerator and the boot timeout are the same for both sides.</summary>
     public VmRequest Read(ParseResult r, string accelerator, TimeSpan bootTimeout) => new(
@@ -45,6 +47,7 @@ internal sealed class CompareSide
             Accelerator = accelerator,
             Cpus = r.GetValue(_cpus),
             MemoryMib = r.GetValue(_memory),
+            CpuModel = r.GetValue(_cpuModel),
         },
         bootTimeout,
         r.GetValue(_kernelArgs) ?? []);

@@ -116,6 +116,7 @@ public static class FloorBench
         "--backend", request.Shape.Backend, "--accel", request.Shape.Accelerator,
         "--cpus", options.Cpus.ToString(CultureInfo.InvariantCulture), "--memory", options.MemoryMib.ToString(CultureInfo.InvariantCulture),
         "--timeout", request.BootTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture),
+        .. options.CpuModel is { } model ? new[] { "--cpu-model", model } : [],
         .. request.KernelArgs.SelectMany(w => new[] { "--kernel-arg", w }),
     ];
 
