@@ -27,6 +27,12 @@ public static class BootPreparation
         // The VMM's version line is asked of a separate process: it runs while the image is checked.
         var vmmVersion = VmmVersion.OfAsync(selection.Backend, ct);
         var image = await new GuestImageBuilder(GuestImageBuilder.DefaultCacheDirectory, progress).EnsureAsync(ct);
+        if (shape.Kernel == GuestKernel.Minimal)
+        {
+            var minimal = new MinimalKernel(GuestImageBuilder.DefaultCacheDirectory, progress);
+            var kernel = await minimal.EnsureAsync(ct);
+            image = image with { KernelPath = kernel, KernelPackage = minimal.Describe(kernel) };
+        }
         StateDirectories.ReapStale(StateDirectories.DefaultRoot, progress);
         return new VmTaskOptions
         {

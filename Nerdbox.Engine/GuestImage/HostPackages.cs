@@ -20,6 +20,21 @@ public static class HostPackages
         ("mkfs.erofs", "erofs-utils", "to turn a bundle's rootfs into a read-only disk"),
     ];
 
+    /// <summary>The programs the minimal guest kernel's build needs (libelf-dev's headers are checked by <see cref="MinimalKernel"/>).</summary>
+    public static readonly (string Program, string Package, string Why)[] ForMinimalKernel =
+    [
+        ("gcc", "gcc", "to compile the kernel"),
+        ("make", "make", "to build the kernel"),
+        ("flex", "flex", "for the kernel's config parser"),
+        ("bison", "bison", "for the kernel's config parser"),
+        ("bc", "bc", "for the kernel's build"),
+        ("nice", "coreutils", "to build at low priority"),
+        ("tar", "tar", "to unpack the kernel source"),
+        ("xz", "xz-utils", "to unpack the kernel source"),
+        ("apt-get", "apt", "to download the kernel source package"),
+        ("dpkg-deb", "dpkg", "to unpack the kernel source package"),
+    ];
+
     /// <summary>Throws, naming the install command, when any program is missing.</summary>
     public static void Require(IEnumerable<(string Program, string Package, string Why)> needed)
     {

@@ -20,6 +20,9 @@ public sealed record VmShape
     /// <summary>The guest CPU model (QEMU's <c>-cpu</c>); null takes the backend's default (see <see cref="Qemu.QemuCpuModel"/>).</summary>
     public string? CpuModel { get; init; }
 
+    /// <summary>Which guest kernel boots: <see cref="GuestImage.GuestKernel.Debian"/> or <see cref="GuestImage.GuestKernel.Minimal"/>.</summary>
+    public string Kernel { get; init; } = GuestImage.GuestKernel.Debian;
+
     /// <summary>"auto", "qemu" or "libkrun".</summary>
     public string Backend { get; init; } = Auto;
 

@@ -26,7 +26,8 @@ internal static class KernelModules
     /// <summary>Loads the channel's modules now and keeps the others for <see cref="LoadDeferred"/>.</summary>
     public static void LoadForBoot(KernelCmdline cmdline, Action<string> log)
     {
-        if (!File.Exists(OrderFile))
+        // A kernel built without module support (the minimal kernel) has everything built in and no /proc/modules.
+        if (!File.Exists(OrderFile) || !File.Exists("/proc/modules"))
         {
             DeferredLoaded.TrySetResult();
             return;

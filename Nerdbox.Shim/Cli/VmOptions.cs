@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Nerdbox.Engine.Boot;
+using Nerdbox.Engine.GuestImage;
 using Nerdbox.Engine.Vm;
 using Nerdbox.Engine.Vm.Qemu;
 
@@ -25,6 +26,7 @@ internal sealed class VmOptions
     private readonly Option<int> _cpus = Cpus("--cpus", "guest CPUs");
     private readonly Option<int> _memory = Memory("--memory", "guest memory in MiB");
     private readonly Option<string> _cpuModel = CpuModel("--cpu-model", "the guest CPU model");
+    private readonly Option<string> _kernel = Kernel("--kernel", "the guest kernel");
     private readonly Option<double> _timeout = Timeout("--timeout");
     private readonly Option<string[]> _kernelArgs = KernelArgs("--kernel-arg",
         "an extra guest kernel command-line word (repeat for more); the shim's own (rdinit=, console=, nerdbox.*) are refused");
@@ -50,6 +52,10 @@ internal sealed class VmOptions
         CustomParser = r => CliOptions.Checked(r, QemuCpuModel.Problem),
     };
 
+    public static Option<string> Kernel(string name, string description) => CliOptions.OneOf(name,
+        $"{description}: Debian's cloud kernel, or one built for this VM from Debian's kernel source (built once, minutes; see image build --kernel)",
+        GuestKernel.All, GuestKernel.Debian);
+
     public static Option<double> Timeout(string name) => CliOptions.PositiveNumber(name, "SECONDS",
         "how long the guest agent may take to answer after the VMM started", EngineBootTimeout.TotalSeconds);
 
@@ -62,6 +68,7 @@ internal sealed class VmOptions
         command.Add(_cpus);
         command.Add(_memory);
         command.Add(_cpuModel);
+        command.Add(_kernel);
         command.Add(_timeout);
         command.Add(_kernelArgs);
         command.Add(_kernelTrace);
@@ -75,6 +82,7 @@ internal sealed class VmOptions
             Cpus = result.GetValue(_cpus),
             MemoryMib = result.GetValue(_memory),
             CpuModel = result.GetValue(_cpuModel),
+            Kernel = result.GetRequiredValue(_kernel),
         },
         TimeSpan.FromSeconds(result.GetValue(_timeout)),
         result.GetValue(_kernelArgs) ?? [],

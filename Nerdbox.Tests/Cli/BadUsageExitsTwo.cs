@@ -19,6 +19,8 @@ public sealed class BadUsageExitsTwo : IDisposable
     [InlineData("'--bogus'", "--bogus")]
     [InlineData("--cpu-model wants a QEMU CPU model", "run", "no-such-bundle", "--cpu-model", "max;reboot")]
     [InlineData("--b-cpu-model wants a QEMU CPU model", "bench", "compare", "--b-cpu-model", "max -erms")]
+    [InlineData("--kernel wants debian or minimal, not 'tiny'", "run", "no-such-bundle", "--kernel", "tiny")]
+    [InlineData("--kernel wants debian or minimal, not 'tiny'", "image", "build", "--kernel", "tiny")]
     [InlineData("'bogus'", "bogus")]
     // Missing values and arguments.
     [InlineData("'--cpus'", "run", "no-such-bundle", "--cpus")]

@@ -57,15 +57,19 @@ public static class CompareBench
         return command;
     }
 
-    private static VmTaskOptions WithImage(VmTaskOptions options, GuestImageFiles? image) => image is null ? options : options with { Image = image };
+    /// <summary>The side's own image, if it names one; a side that asked for the minimal kernel keeps it.</summary>
+    private static VmTaskOptions WithImage(VmTaskOptions options, GuestImageFiles? image, VmRequest request) => image is null ? options : options with
+    {
+        Image = request.Shape.Kernel == GuestKernel.Minimal ? image with { KernelPath = options.Image.KernelPath, KernelPackage = options.Image.KernelPackage } : image,
+    };
 
     private static async Task<int> RunAsync(Request request, CancellationToken ct)
     {
         var host = BenchHost.Now();
-        var (optionsA, sinksA) = BenchRuns.ReadyWhen(WithImage(await VmOptions.PrepareAsync(request.A, l => Console.Error.WriteLine("nerdbox: A: " + l), ct), request.ImageA), request.ReadyWhen);
-        var (optionsB, sinksB) = BenchRuns.ReadyWhen(WithImage(await VmOptions.PrepareAsync(request.B, l => Console.Error.WriteLine("nerdbox: B: " + l), ct), request.ImageB), request.ReadyWhen);
+        var (optionsA, sinksA) = BenchRuns.ReadyWhen(WithImage(await VmOptions.PrepareAsync(request.A, l => Console.Error.WriteLine("nerdbox: A: " + l), ct), request.ImageA, request.A), request.ReadyWhen);
+        var (optionsB, sinksB) = BenchRuns.ReadyWhen(WithImage(await VmOptions.PrepareAsync(request.B, l => Console.Error.WriteLine("nerdbox: B: " + l), ct), request.ImageB, request.B), request.ReadyWhen);
         var (a, b) = (new Side("A", optionsA, sinksA), new Side("B", optionsB, sinksB));
-        if (request.A.Shape == request.B.Shape && request.A.KernelArgs.SequenceEqual(request.B.KernelArgs) && a.Options.Image.InputsHash == b.Options.Image.InputsHash)
+        if (request.A.Shape == request.B.Shape && request.A.KernelArgs.SequenceEqual(request.B.KernelArgs) && a.Options.Image == b.Options.Image)
             Console.Error.WriteLine("nerdbox: A and B are the same configuration: whatever differs is noise");
         var bundle = await BundleAsync(ct, app: request.ReadyWhen is not null);
         try

@@ -5,7 +5,7 @@ using Nerdbox.Engine.Vm;
 namespace Nerdbox.Shim.Cli.Bench;
 
 /// <summary>
-/// One side of <c>bench compare</c>: its own backend, CPUs, memory, CPU model and kernel words, as
+/// One side of <c>bench compare</c>: its own backend, CPUs, memory, CPU model, kernel and kernel words, as
 /// <c>--a-backend</c>, <c>--a-cpus</c>, ... for A and <c>--b-...</c> for B. Explicit options
 /// rather than a quoted argument string, so that each value is parsed and checked like run's.
 /// </summary>
@@ -15,6 +15,7 @@ internal sealed class CompareSide
     private readonly Option<int> _cpus;
     private readonly Option<int> _memory;
     private readonly Option<string> _cpuModel;
+    private readonly Option<string> _kernel;
     private readonly Option<string[]> _kernelArgs;
     private readonly Option<string> _image;
 
@@ -26,6 +27,7 @@ internal sealed class CompareSide
         _cpus = VmOptions.Cpus(prefix + "cpus", $"{label}'s guest CPUs");
         _memory = VmOptions.Memory(prefix + "memory", $"{label}'s guest memory in MiB");
         _cpuModel = VmOptions.CpuModel(prefix + "cpu-model", $"{label}'s guest CPU model");
+        _kernel = VmOptions.Kernel(prefix + "kernel", $"{label}'s guest kernel");
         _kernelArgs = VmOptions.KernelArgs(prefix + "kernel-arg", $"an extra guest kernel command-line word for {label} (repeat for more)");
         _image = new Option<string>(prefix + "image")
         {
@@ -37,7 +39,7 @@ internal sealed class CompareSide
     /// <summary>"A" or "B".</summary>
     public string Label { get; }
 
-    public IEnumerable<Option> Options => [_backend, _cpus, _memory, _cpuModel, _kernelArgs, _image];
+    public IEnumerable<Option> Options => [_backend, _cpus, _memory, _cpuModel, _kernel, _kernelArgs, _image];
 
     /// <summary>This side's request; the accelerator and the boot timeout are the same for both sides.</summary>
     public VmRequest Read(ParseResult r, string accelerator, TimeSpan bootTimeout) => new(
@@ -48,6 +50,7 @@ internal sealed class CompareSide
             Cpus = r.GetValue(_cpus),
             MemoryMib = r.GetValue(_memory),
             CpuModel = r.GetValue(_cpuModel),
+            Kernel = r.GetRequiredValue(_kernel),
         },
         bootTimeout,
         r.GetValue(_kernelArgs) ?? []);

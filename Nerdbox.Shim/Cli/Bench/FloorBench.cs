@@ -117,6 +117,7 @@ public static class FloorBench
         "--cpus", options.Cpus.ToString(CultureInfo.InvariantCulture), "--memory", options.MemoryMib.ToString(CultureInfo.InvariantCulture),
         "--timeout", request.BootTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture),
         .. options.CpuModel is { } model ? new[] { "--cpu-model", model } : [],
+        "--kernel", request.Shape.Kernel,
         .. request.KernelArgs.SelectMany(w => new[] { "--kernel-arg", w }),
     ];
 
