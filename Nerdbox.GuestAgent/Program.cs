@@ -1,10 +1,12 @@
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
+using System.Runtime.InteropServices;
+using Nerdbox.Api.Contract;
 using Nerdbox.GuestAgent;
 using Nerdbox.GuestAgent.Bundles;
 using Nerdbox.GuestAgent.Channels;
 using Nerdbox.GuestAgent.Init;
 using Nerdbox.GuestAgent.Native;
+using Nerdbox.GuestAgent.Server;
+using Nerdbox.GuestAgent.Server.Grpc;
 using Nerdbox.GuestAgent.Services;
 using Nerdbox.GuestAgent.Tasks;
 using Nerdbox.GuestAgent.Tracing;
@@ -40,54 +42,26 @@ try
     timeline.ChannelFoundNs = BootClock.BootNs();
     if (endpoint is System.Net.Sockets.UnixDomainSocketEndPoint && File.Exists(options.ChannelSpec[5..])) File.Delete(options.ChannelSpec[5..]);
 
-    // The empty builder: no configuration files to watch, no defaults to probe; start-up is on the boot path.
-    var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-    // As init, the console is the serial port: only warnings, and no console logger thread on the boot path.
-    if (!isPid1) builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
-    builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
-    builder.Services.AddSingleton(options);
-    builder.Services.AddSingleton(timeline);
-    builder.Services.AddSingleton(new BundleStore(options.BundleRoot));
-    // gRPC services are made per call unless registered; these hold the VM's tasks.
-    builder.Services.AddSingleton<TaskService>();
-    builder.Services.AddRoutingCore();
-    builder.Services.AddGrpc(o =>
-    {
-        o.Interceptors.Add<ServerSpanInterceptor>();
-        o.MaxReceiveMessageSize = 32 * 1024 * 1024;
-    });
-    builder.WebHost.UseKestrelCore();
-    // The socket transport serves unix sockets; a VM's channels have their own listeners.
-    if (endpoint is System.Net.Sockets.UnixDomainSocketEndPoint) builder.WebHost.UseSockets();
-    builder.WebHost.ConfigureKestrel(k =>
-    {
-        // One long-lived HTTP/2 connection carries every call: no idle or data-rate cut-offs. The idle limit is
-        // long rather than infinite: with an infinite one Kestrel ends a connection that idles past a heartbeat
-        // (HTTP/2: a GOAWAY between calls; HTTP/1.1: closed unanswered when its request comes half a second late).
-        k.Limits.KeepAliveTimeout = TimeSpan.FromDays(1);
-        k.Limits.MinRequestBodyDataRate = null;
-        k.Limits.MinResponseDataRate = null;
-        k.Limits.Http2.KeepAlivePingDelay = Timeout.InfiniteTimeSpan;
-        k.Listen(endpoint, l => l.Protocols = HttpProtocols.Http2);
-    });
-
-    // After UseSockets, which registers its factory only when none is there yet.
-    builder.Services.AddSingleton<IConnectionListenerFactory, ChannelListenerFactory>();
-    builder.AddWorkloadTelemetry(options);
-
-    var app = builder.Build();
-    app.MapGrpcService<SystemService>();
-    app.MapGrpcService<BundleService>();
-    app.MapGrpcService<TaskService>();
-    app.MapGrpcService<TracesService>();
-    app.MapWorkloadTelemetry();
-    await app.StartAsync();
+    var lifetime = new AgentLifetime();
+    var bundles = new BundleStore(options.BundleRoot);
+    var workloads = WorkloadTelemetry.Open(options);
+    var methods = new GrpcMethodTable(new ServerSpanInterceptor(), AgentChannels.MaxHostMessageBytes);
+    Nerdbox.Api.System.V1.System.BindService(methods, new SystemService(options, timeline, lifetime));
+    Nerdbox.Api.Bundle.V1.Bundle.BindService(methods, new BundleService(bundles));
+    Nerdbox.Api.Task.V1.Task.BindService(methods, new TaskService(bundles, options, workloads));
+    Nerdbox.Api.Traces.V1.Traces.BindService(methods, new TracesService());
+    var server = AgentServer.Create(endpoint, methods, workloads, AgentLogger.Factory(isPid1));
+    await server.StartAsync(CancellationToken.None);
     timeline.ListenerReadyNs = BootClock.BootNs();
     if (isPid1) _ = Task.Run(() => KernelModules.LoadDeferred(AgentLog.Write));
     // As init this goes to the VM's console, which the shim quotes when a VM or a task fails.
     AgentLog.Write($"listening on {options.ChannelDescription}");
     if (!isPid1 && options.GenerateSpans > 0) _ = SpanGenerator.RunAsync(options.GenerateSpans, !options.GenerateUnpaced, AgentLog.Write);
-    await app.WaitForShutdownAsync();
+    // A host process stops on SIGTERM or SIGINT as well; the VM's init is ended by a Shutdown call.
+    using var sigterm = isPid1 ? null : PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; lifetime.Stop(); });
+    using var sigint = isPid1 ? null : PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; lifetime.Stop(); });
+    await lifetime.Stopping;
+    await server.StopAsync(TimeSpan.FromSeconds(2));
 }
 catch (Exception e)
 {

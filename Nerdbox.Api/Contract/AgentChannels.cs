@@ -11,4 +11,7 @@ public static class AgentChannels
 
     /// <summary>The guest's vsock port the agent listens on.</summary>
     public const uint VsockPort = 1024;
+
+    /// <summary>The largest message from the host to the agent: a bundle's files come in one.</summary>
+    public const int MaxHostMessageBytes = 32 * 1024 * 1024;
 }

@@ -1,6 +1,7 @@
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Nerdbox.Api.Bundle.V1;
+using Nerdbox.Api.Contract;
 using Nerdbox.Api.System.V1;
 using Nerdbox.Api.Task.V1;
 using Nerdbox.Api.Traces.V1;
@@ -31,7 +32,7 @@ public sealed class AgentClient : IDisposable
         {
             HttpHandler = handler,
             MaxReceiveMessageSize = 16 * 1024 * 1024,
-            MaxSendMessageSize = 32 * 1024 * 1024,
+            MaxSendMessageSize = AgentChannels.MaxHostMessageBytes,
         });
         var invoker = _channel.Intercept(new ClientSpanInterceptor());
         System = new Api.System.V1.System.SystemClient(invoker);

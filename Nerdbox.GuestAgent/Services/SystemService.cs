@@ -5,7 +5,7 @@ using Nerdbox.GuestAgent.Init;
 namespace Nerdbox.GuestAgent.Services;
 
 /// <summary>Agent identity, boot timeline, clock set and probe, and power-off.</summary>
-internal sealed class SystemService(AgentOptions options, Init.BootTimeline timeline, IHostApplicationLifetime lifetime) : Api.System.V1.System.SystemBase
+internal sealed class SystemService(AgentOptions options, Init.BootTimeline timeline, Server.AgentLifetime lifetime) : Api.System.V1.System.SystemBase
 {
     public static readonly string Version = typeof(SystemService).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
@@ -52,7 +52,7 @@ internal sealed class SystemService(AgentOptions options, Init.BootTimeline time
         {
             await Task.Delay(20);
             if (options.IsPid1) GuestInit.PowerOff();
-            else lifetime.StopApplication();
+            else lifetime.Stop();
         });
         return Task.FromResult(new ShutdownResponse());
     }

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using Google.Protobuf;
+using Nerdbox.GuestAgent.Server;
+using Nerdbox.GuestAgent.Server.Grpc;
 
 namespace Nerdbox.GuestAgent.Workload;
 
@@ -26,22 +28,15 @@ internal static class OtlpGrpcEndpoint
             await AnswerStatusAsync(http, OtlpExport.GrpcCode(answer.Refusal), answer.Message);
             return;
         }
-        var message = OtlpExport.Response(answer).ToByteArray();
-        var frame = new byte[5 + message.Length];
-        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)message.Length);
-        message.CopyTo(frame, 5);
-        http.Response.ContentType = "application/grpc";
-        await http.Response.Body.WriteAsync(frame);
-        http.Response.AppendTrailer("grpc-status", "0");
+        http.Response.ContentType = GrpcWire.ContentType;
+        await http.Response.Body.WriteAsync(GrpcWire.Frame(OtlpExport.Response(answer).ToByteArray()));
+        GrpcWire.SetStatus(http, 0, "");
     }
 
     /// <summary>A gRPC status in trailers (no message), as any gRPC server ends a failed call.</summary>
     public static Task AnswerStatusAsync(HttpContext http, int code, string message)
     {
-        http.Response.StatusCode = StatusCodes.Status200OK;
-        http.Response.ContentType = "application/grpc";
-        http.Response.AppendTrailer("grpc-status", code.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        http.Response.AppendTrailer("grpc-message", Uri.EscapeDataString(message));
+        GrpcWire.SetStatus(http, code, message);
         return http.Response.CompleteAsync();
     }
 
@@ -53,7 +48,7 @@ internal static class OtlpGrpcEndpoint
         byte[]? body;
         try
         {
-            body = await OtlpBody.ReadAsync(http.Request.Body, max + 5, http.RequestAborted);
+            body = await BoundedBody.ReadAsync(http.Request.Body, max + 5, http.RequestAborted);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -72,7 +67,7 @@ internal static class OtlpGrpcEndpoint
                 return OtlpExport.Refuse(containerId, OtlpRefusal.UnsupportedMediaType, $"grpc-encoding '{encoding}' is not supported (gzip is)");
             try
             {
-                message = OtlpBody.Gunzip(message, max);
+                message = BoundedBody.Gunzip(message, max);
             }
             catch (InvalidDataException e)
             {

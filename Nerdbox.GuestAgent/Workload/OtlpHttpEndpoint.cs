@@ -1,3 +1,4 @@
+using Nerdbox.GuestAgent.Server;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Nerdbox.GuestAgent.Workload;
@@ -17,7 +18,7 @@ internal static class OtlpHttpEndpoint
 
     private static async Task WriteRefusalAsync(HttpContext http, OtlpExport.Answer answer, bool json)
     {
-        if (!await OtlpBody.DrainAsync(http.Request.Body, OtlpExport.MaxRequestBytes, http.RequestAborted))
+        if (!await BoundedBody.DrainAsync(http.Request.Body, OtlpExport.MaxRequestBytes, http.RequestAborted))
             http.Response.Headers.Connection = "close";
         http.Response.StatusCode = answer.Refusal switch
         {
@@ -72,7 +73,7 @@ internal static class OtlpHttpEndpoint
         byte[]? body;
         try
         {
-            body = await OtlpBody.ReadAsync(http.Request.Body, max, http.RequestAborted);
+            body = await BoundedBody.ReadAsync(http.Request.Body, max, http.RequestAborted);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -83,7 +84,7 @@ internal static class OtlpHttpEndpoint
         {
             try
             {
-                body = OtlpBody.Gunzip(body, max);
+                body = BoundedBody.Gunzip(body, max);
             }
             catch (InvalidDataException e)
             {

@@ -3,17 +3,6 @@ using Microsoft.AspNetCore.Connections;
 
 namespace Nerdbox.GuestAgent.Workload;
 
-/// <summary>Lets Kestrel bind the two workload endpoints beside the host channel, in the same server.</summary>
-internal sealed class WorkloadListenerFactory(WorkloadEndpoints endpoints) : IConnectionListenerFactory, IConnectionListenerFactorySelector
-{
-    public bool CanBind(EndPoint endpoint) => endpoint is WorkloadEndPoint;
-
-    public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default) =>
-        endpoint is WorkloadEndPoint w
-            ? new(new WorkloadListener(w, endpoints))
-            : throw new NotSupportedException($"no listener for {endpoint}");
-}
-
 /// <summary>Yields the connections that every container's sockets of one protocol accepted.</summary>
 internal sealed class WorkloadListener(WorkloadEndPoint endPoint, WorkloadEndpoints endpoints) : IConnectionListener
 {

@@ -1,9 +1,9 @@
 using System.IO.Compression;
 
-namespace Nerdbox.GuestAgent.Workload;
+namespace Nerdbox.GuestAgent.Server;
 
 /// <summary>A request body read whole but never beyond a bound, and gzip undone under the same bound.</summary>
-internal static class OtlpBody
+internal static class BoundedBody
 {
     /// <summary>The body, or null when it is longer than <paramref name="max"/> bytes.</summary>
     public static async Task<byte[]?> ReadAsync(Stream body, int max, CancellationToken ct)

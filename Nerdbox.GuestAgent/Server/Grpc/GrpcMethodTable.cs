@@ -1,0 +1,113 @@
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Microsoft.AspNetCore.Http.Features;
+using Nerdbox.GuestAgent.Init;
+
+namespace Nerdbox.GuestAgent.Server.Grpc;
+
+/// <summary>
+/// The agent's gRPC methods by path, filled by the services' generated <c>BindService</c>, and the serving of one
+/// call: the path looked up, the deadline and cancellation set, the method run through the interceptor, and the
+/// status written. A plain table rather than ASP.NET Core routing and grpc-dotnet's per-method pipelines, whose
+/// set-up (dependency injection, routes, generic types built at run time) was most of the agent's start under
+/// emulation.
+/// </summary>
+internal sealed class GrpcMethodTable(Interceptor interceptor, int maxMessageBytes) : ServiceBinderBase
+{
+    private readonly Dictionary<string, Func<GrpcCall, Task>> _methods = new(StringComparer.Ordinal);
+
+    public IEnumerable<string> Paths => _methods.Keys;
+
+    public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        _methods.Add(method.FullName, async call =>
+        {
+            var request = await call.ReadRequestAsync(method.RequestMarshaller);
+            var response = await interceptor.UnaryServerHandler(request, call.Context, handler);
+            await call.WriteMessageAsync(method.ResponseMarshaller, response);
+        });
+    }
+
+    public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse>? handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        _methods.Add(method.FullName, async call =>
+        {
+            var request = await call.ReadRequestAsync(method.RequestMarshaller);
+            await interceptor.ServerStreamingServerHandler(request, new GrpcResponseStream<TResponse>(call, method.ResponseMarshaller), call.Context, handler);
+        });
+    }
+
+    public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ClientStreamingServerMethod<TRequest, TResponse>? handler) =>
+        throw new NotSupportedException($"{method.FullName}: the agent serves unary and server-streaming methods only");
+
+    public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, DuplexStreamingServerMethod<TRequest, TResponse>? handler) =>
+        throw new NotSupportedException($"{method.FullName}: the agent serves unary and server-streaming methods only");
+
+    /// <summary>Serves one request on the host channel.</summary>
+    public async Task ServeAsync(HttpContext http)
+    {
+        var request = http.Request;
+        if (!HttpMethods.IsPost(request.Method))
+        {
+            http.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            return;
+        }
+        if (request.ContentType?.StartsWith(GrpcWire.ContentType, StringComparison.OrdinalIgnoreCase) != true)
+        {
+            http.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
+            return;
+        }
+        var path = request.Path.Value ?? "";
+        if (!_methods.TryGetValue(path, out var serve))
+        {
+            GrpcWire.SetStatus(http, (int)StatusCode.Unimplemented, $"the agent does not serve {path}");
+            return;
+        }
+        if (!GrpcWire.TryParseTimeout(request.Headers["grpc-timeout"], out var timeout))
+        {
+            GrpcWire.SetStatus(http, (int)StatusCode.Internal, $"grpc-timeout '{request.Headers["grpc-timeout"]}' is not a timeout");
+            return;
+        }
+        // Bundles come in one message, larger than Kestrel's default body limit.
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+            limit.MaxRequestBodySize = GrpcWire.PrefixBytes + (long)maxMessageBytes;
+
+        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        if (timeout is { } t) cancellation.CancelAfter(t);
+        var deadline = timeout is { } d ? DateTime.UtcNow + d : DateTime.MaxValue;
+        Status status;
+        GrpcCallContext? context = null;
+        try
+        {
+            context = new GrpcCallContext(http, path, GrpcCallContext.HeadersOf(request), deadline, cancellation.Token);
+            await serve(new GrpcCall(context, maxMessageBytes));
+            status = context.Status;
+        }
+        catch (RpcException e)
+        {
+            status = e.Status;
+            if (context is not null) foreach (var entry in e.Trailers) context.ResponseTrailers.Add(entry);
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            status = http.RequestAborted.IsCancellationRequested
+                ? new Status(StatusCode.Cancelled, "the call was cancelled")
+                : new Status(StatusCode.DeadlineExceeded, $"the call's deadline ({timeout}) passed");
+        }
+        catch (Exception e)
+        {
+            // A fault of the agent's own: the host gets its type and message, the console the whole of it.
+            AgentLog.Write($"{path} failed: {e}");
+            status = new Status(StatusCode.Unknown, $"{e.GetType().Name}: {e.Message}");
+        }
+        if (http.RequestAborted.IsCancellationRequested) return;
+        if (context is not null)
+        {
+            foreach (var entry in context.ResponseTrailers)
+                http.Response.AppendTrailer(entry.Key, entry.IsBinary ? Convert.ToBase64String(entry.ValueBytes) : entry.Value);
+        }
+        GrpcWire.SetStatus(http, (int)status.StatusCode, status.Detail);
+    }
+}

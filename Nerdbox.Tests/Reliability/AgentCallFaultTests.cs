@@ -1,0 +1,133 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Http.Headers;
+using Nerdbox.Api.Contract;
+using Nerdbox.Api.System.V1;
+using Nerdbox.Engine.Vm;
+using Nerdbox.Testing;
+
+namespace Nerdbox.Tests.Reliability;
+
+/// <summary>
+/// The agent's gRPC server answers a call it cannot serve with a status that names what was wrong, and serves on.
+/// The calls go raw over HTTP/2 on the agent's real socket, so that they can be malformed.
+/// </summary>
+public sealed class AgentCallFaultTests
+{
+    private const string ProbeClock = "/nerdbox.services.system.v1.System/ProbeClock";
+    private const int MaxMessageBytes = AgentChannels.MaxHostMessageBytes;
+
+    public static TheoryData<string, byte[], int, string> MalformedCalls => new()
+    {
+        { "a method not served", Frame([]), 12, "does not serve /nerdbox.services.system.v1.System/Nope" },
+        { "no message", [], 13, "no request message" },
+        { "a compressed message", [1, 0, 0, 0, 0], 12, "uncompressed messages only" },
+        { "a cut-off message", [0, 0, 0, 0, 9, 1], 13, "exactly one request message" },
+        { "two messages", [.. Frame([]), .. Frame([])], 13, "exactly one request message" },
+        { "a message that does not decode", Frame([0xff]), 13, "does not decode" },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedCalls))]
+    public async Task A_malformed_call_gets_a_status_naming_the_fault_and_the_agent_serves_on(string what, byte[] body, int status, string detail)
+    {
+        await using var agent = await HostAgent.StartAsync();
+        using var http = Http2Client(agent);
+        var path = what == "a method not served" ? "/nerdbox.services.system.v1.System/Nope" : ProbeClock;
+
+        var (code, message) = await CallAsync(http, path, body);
+
+        Assert.Equal(status, code);
+        Assert.Contains(detail, message);
+        await ServesOnAsync(agent);
+    }
+
+    [Fact]
+    public async Task A_bad_grpc_timeout_is_named()
+    {
+        await using var agent = await HostAgent.StartAsync();
+        using var http = Http2Client(agent);
+
+        var (code, message) = await CallAsync(http, ProbeClock, Frame([]), ("grpc-timeout", "soon"));
+
+        Assert.Equal(13, code);
+        Assert.Contains("grpc-timeout 'soon'", message);
+        await ServesOnAsync(agent);
+    }
+
+    [Fact]
+    public async Task A_message_up_to_the_bound_is_read_whole_and_one_over_it_is_refused_with_the_bound_named()
+    {
+        await using var agent = await HostAgent.StartAsync();
+        using var http = Http2Client(agent);
+
+        // Past Kestrel's default request body limit (30,000,000 bytes) but within the agent's: a bundle's size.
+        var (code, message) = await CallAsync(http, ProbeClock, Frame(UnknownField(31_000_000)));
+        Assert.True(code == 0, $"status {code}: {message}");
+
+        (code, message) = await CallAsync(http, ProbeClock, Frame(UnknownField(MaxMessageBytes + 1)));
+        Assert.Equal(8, code);
+        Assert.Contains($"larger than {MaxMessageBytes} bytes", message);
+        await ServesOnAsync(agent);
+    }
+
+    private static async Task ServesOnAsync(HostAgent agent)
+    {
+        var info = await agent.Client.System.InfoAsync(new InfoRequest(), deadline: DateTime.UtcNow.AddSeconds(30));
+        Assert.False(string.IsNullOrEmpty(info.AgentVersion));
+    }
+
+    private static HttpClient Http2Client(HostAgent agent) => new(new SocketsHttpHandler
+    {
+        ConnectCallback = (_, ct) => UnixSocketConnection.ConnectAsync(agent.Socket, ct),
+    })
+    {
+        Timeout = TimeSpan.FromSeconds(60),
+    };
+
+    /// <summary>The call's gRPC status code and message, from its trailers.</summary>
+    private static async Task<(int Code, string Message)> CallAsync(HttpClient http, string path, byte[] body, params (string Name, string Value)[] headers)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "http://agent" + path)
+        {
+            Content = new ByteArrayContent(body),
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
+        request.Headers.TryAddWithoutValidation("te", "trailers");
+        foreach (var (name, value) in headers) request.Headers.TryAddWithoutValidation(name, value);
+        using var response = await http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await response.Content.ReadAsByteArrayAsync();
+        var status = response.TrailingHeaders.TryGetValues("grpc-status", out var s) ? s.Single() : "(none)";
+        var message = response.TrailingHeaders.TryGetValues("grpc-message", out var m) ? Uri.UnescapeDataString(m.Single()) : "";
+        return (int.Parse(status, System.Globalization.CultureInfo.InvariantCulture), message);
+    }
+
+    private static byte[] Frame(byte[] message)
+    {
+        var frame = new byte[5 + message.Length];
+        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)message.Length);
+        message.CopyTo(frame, 5);
+        return frame;
+    }
+
+    /// <summary>A protobuf message of <paramref name="size"/> bytes made of one unknown length-delimited field (15), which a parser keeps and ignores.</summary>
+    private static byte[] UnknownField(int size)
+    {
+        var message = new byte[size];
+        message[0] = (15 << 3) | 2;
+        var at = 1;
+        var length = (uint)(size - 1 - VarintLength((uint)size));
+        for (var v = length; ; v >>= 7)
+        {
+            if (v < 0x80) { message[at++] = (byte)v; break; }
+            message[at++] = (byte)(v | 0x80);
+        }
+        if (at + length != size) throw new InvalidOperationException("the varint's length was misjudged");
+        return message;
+    }
+
+    private static int VarintLength(uint v) => v < 1 << 7 ? 1 : v < 1 << 14 ? 2 : v < 1 << 21 ? 3 : v < 1 << 28 ? 4 : 5;
+}
