@@ -69,19 +69,41 @@ internal static class BenchRuns
 
     /// <summary>
     /// The order two kinds of run take, <paramref name="count"/> rounds of one each: A B, B A, A B, ...,
-    /// so that neither kind always goes first and drift in the machine's load hits both alike.
+    /// so that neither kind always goes first, drift in the machine's load hits both alike, and each kind follows
+    /// each kind (itself included) about as often.
     /// </summary>
-    public static IEnumerable<(int Round, T Kind)> Alternating<T>(T a, T b, int count) => Rotating([a, b], count);
-
-    /// <summary>
-    /// The order any number of kinds take, <paramref name="count"/> rounds of one each, each round
-    /// starting one kind later (A B C, B C A, C A B, ...): no kind always goes first or last.
-    /// </summary>
-    public static IEnumerable<(int Round, T Kind)> Rotating<T>(IReadOnlyList<T> kinds, int count)
+    public static IEnumerable<(int Round, T Kind)> Alternating<T>(T a, T b, int count)
     {
         for (var i = 0; i < count; i++)
-            for (var k = 0; k < kinds.Count; k++)
-                yield return (i, kinds[(i + k) % kinds.Count]);
+        {
+            yield return (i, i % 2 == 0 ? a : b);
+            yield return (i, i % 2 == 0 ? b : a);
+        }
+    }
+
+    /// <summary>
+    /// The order any number of kinds take, <paramref name="count"/> of each: a cycle in which every kind follows every
+    /// kind, itself included, exactly once (a de Bruijn sequence of order two: F F R F C R R C C for three), repeated.
+    /// A boot leaves the host in a state the next one inherits (a bare VM frees less memory than a run, and a run
+    /// right after one was measured 150–200 ms slower), so each kind must be measured after each predecessor alike.
+    /// Round is the boot's index among its kind's.
+    /// </summary>
+    public static IEnumerable<(int Round, T Kind)> Balanced<T>(IReadOnlyList<T> kinds, int count)
+    {
+        var cycle = new List<int>();
+        for (var i = 0; i < kinds.Count; i++)
+        {
+            cycle.Add(i);
+            for (var j = i + 1; j < kinds.Count; j++) cycle.AddRange([i, j]);
+        }
+        var done = new int[kinds.Count];
+        for (var (n, left) = (0, count * kinds.Count); left > 0; n++)
+        {
+            var k = cycle[n % cycle.Count];
+            if (done[k] == count) continue;
+            yield return (done[k]++, kinds[k]);
+            left--;
+        }
     }
 
     public static double Median(IEnumerable<double> values)

@@ -11,8 +11,8 @@ namespace Nerdbox.Shim.Cli.Bench;
 /// <summary>
 /// <c>bench floor</c>: how close a run gets to the physical floor. For each backend this host can run,
 /// boots a bare VM (same VMM, kernel, accelerator, flags, CPUs, memory and kernel words; a busybox
-/// /init that prints a line) and real runs, in-process and as a separate CLI process, rotated in one
-/// process, and prints each one's median and p90 and the ratios to the floor.
+/// /init that prints a line) and real runs, in-process and as a separate CLI process, interleaved in one
+/// process (see <see cref="BenchRuns.Balanced"/>), and prints each one's median and p90 and the ratios to the floor.
 /// </summary>
 public static class FloorBench
 {
@@ -20,7 +20,7 @@ public static class FloorBench
 
     private const string ReadyLine = "ready";
 
-    public const string OrderNote = "rotated floor/run/cli, run/cli/floor, cli/floor/run, ... after one untimed warm-up of each";
+    public const string OrderNote = "interleaved so that each kind follows each kind, itself included, equally often (floor floor run floor cli run run cli cli, ...), after one untimed warm-up of each";
 
     public static Command Create()
     {
@@ -30,7 +30,7 @@ public static class FloorBench
             HelpName = "PATH",
         };
         var (command, count, vm) = BenchCommand.VmVerb("floor",
-            "Boot a bare VM (busybox /init prints a line) and real runs, rotated, for each backend this host can run; " +
+            "Boot a bare VM (busybox /init prints a line) and real runs, interleaved, for each backend this host can run; " +
             "print medians, p90s, and boot-to-output / floor and wall-from-CLI-start / floor.", 7, cli);
         command.SetAction((r, ct) => RunAsync(r.GetValue(count), vm.Read(r), r.GetValue(cli), ct));
         return command;
@@ -70,12 +70,12 @@ public static class FloorBench
             // The first boots pay for JIT and a cold page cache: one of each, untimed.
             foreach (var kind in Enum.GetValues<Kind>())
                 await OnceAsync(kind, $"warm-{kind}-{Environment.ProcessId}".ToLowerInvariant(), options, bundle, floorInitrd, disk, cli, runArgs, ct);
-            foreach (var (i, kind) in Rotating(Enum.GetValues<Kind>(), count))
+            foreach (var (i, kind) in Balanced(Enum.GetValues<Kind>(), count))
             {
                 var ms = await OnceAsync(kind, $"floor-{Environment.ProcessId}-{i}-{kind}".ToLowerInvariant(), options, bundle, floorInitrd, disk, cli, runArgs, ct);
                 if (ms is null) continue;
                 samples[kind].Add(Math.Round(ms.Value, 3));
-                Console.Error.WriteLine($"round {i + 1}/{count} {kind.ToString().ToLowerInvariant()}: {ms:0} ms");
+                Console.Error.WriteLine($"{kind.ToString().ToLowerInvariant()} {i + 1}/{count}: {ms:0} ms");
             }
         }
         finally

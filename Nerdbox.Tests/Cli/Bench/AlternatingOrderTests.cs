@@ -20,14 +20,41 @@ public sealed class AlternatingOrderTests
     }
 }
 
-/// <summary><c>bench floor</c> rotates three kinds: each round starts one kind later, so none always goes first or last.</summary>
-public sealed class RotatingOrderTests
+/// <summary>
+/// <c>bench floor</c> interleaves three kinds so that each follows each, itself included, equally often: a boot
+/// inherits the host's state from the one before it.
+/// </summary>
+public sealed class BalancedOrderTests
 {
     [Fact]
-    public void Three_kinds_rotate_which_goes_first_round_by_round()
+    public void Each_kind_follows_each_kind_once_per_cycle_and_runs_its_count()
     {
-        var order = BenchRuns.Rotating(["F", "R", "C"], 4).ToList();
+        var order = BenchRuns.Balanced(["F", "R", "C"], 3).Select(o => o.Kind).ToList();
 
-        Assert.Equal([(0, "F"), (0, "R"), (0, "C"), (1, "R"), (1, "C"), (1, "F"), (2, "C"), (2, "F"), (2, "R"), (3, "F"), (3, "R"), (3, "C")], order);
+        Assert.Equal(["F", "F", "R", "F", "C", "R", "R", "C", "C"], order);
+        var pairs = order.Zip(order.Skip(1).Append(order[0])).Select(p => p.First + p.Second).ToList();
+        Assert.Equal(9, pairs.Distinct().Count());
+    }
+
+    [Theory]
+    [InlineData(7)]
+    [InlineData(1)]
+    [InlineData(0)]
+    public void Every_kind_gets_exactly_count_boots_numbered_in_order(int count)
+    {
+        var order = BenchRuns.Balanced(["F", "R", "C"], count).ToList();
+
+        foreach (var kind in new[] { "F", "R", "C" })
+            Assert.Equal(Enumerable.Range(0, count), order.Where(o => o.Kind == kind).Select(o => o.Round));
+    }
+
+    [Fact]
+    public void Two_kinds_alternating_follow_each_other_and_themselves_alike()
+    {
+        var order = BenchRuns.Alternating("A", "B", 8).Select(o => o.Kind).ToList();
+        var pairs = order.Zip(order.Skip(1)).GroupBy(p => p.First + p.Second).ToDictionary(g => g.Key, g => g.Count());
+
+        Assert.Equal(4, pairs.Count);
+        Assert.True(pairs.Values.Max() - pairs.Values.Min() <= 1, string.Join(", ", pairs));
     }
 }
