@@ -53,11 +53,17 @@ public sealed class GuestImageBuilder(string cacheDirectory, Action<string> prog
         HostPackages.Require(HostPackages.ForImage);
         var sourceRoot = SourceTree.FindRoot()
             ?? throw new GuestImageException("cannot find the Nerdbox source tree (Nerdbox.sln) to build the guest agent; set NERDBOX_SOURCE_ROOT");
+        // Reading the cached image's manifest does not wait for the inputs to be described.
+        var loading = Task.Run(TryLoadCached, ct);
         var kernelPackage = await ResolveKernelPackageAsync(ct);
-        var inputs = HashInputs(sourceRoot, kernelPackage);
-        var cached = TryLoadCached();
+        var inputFiles = InputFiles(sourceRoot);
+        var seen = InputsSeen.Describe(sourceRoot, kernelPackage, inputFiles.Select(f => f.Path));
+        var cached = await loading;
+        if (cached is not null && InputsSeen.Match(CurrentDirectory, seen)) return cached;
+        var inputs = HashInputs(kernelPackage, inputFiles);
         if (cached is not null && cached.InputsHash == inputs)
         {
+            InputsSeen.Record(CurrentDirectory, seen);
             return cached;
         }
 
@@ -85,6 +91,7 @@ public sealed class GuestImageBuilder(string cacheDirectory, Action<string> prog
             File.Copy(agent, Path.Combine(output, "nerdbox-agent"));
             var manifest = new Manifest(inputs, kernelPackage, DateTime.UtcNow.ToString("O"));
             File.WriteAllText(Path.Combine(output, "manifest.json"), JsonSerializer.Serialize(manifest, ManifestJson.Default.Manifest));
+            InputsSeen.Record(output, seen);
 
             // Swap in the new image whole, so a reader never sees half of one.
             var old = CurrentDirectory + ".old-" + Environment.ProcessId;
@@ -228,7 +235,14 @@ public sealed class GuestImageBuilder(string cacheDirectory, Action<string> prog
         return libs;
     }
 
-    private string HashInputs(string sourceRoot, string kernelPackage)
+    /// <summary>The files the image is made from: the agent's sources and the host programs copied into it, each with its label.</summary>
+    private static IReadOnlyList<(string Label, string Path)> InputFiles(string sourceRoot) =>
+    [
+        .. SourceTree.AgentInputs(sourceRoot).Select(f => (Path.GetRelativePath(sourceRoot, f), f)),
+        .. new[] { "crun", "busybox" }.Select(tool => (tool, HostTools.Find(tool)!)),
+    ];
+
+    private static string HashInputs(string kernelPackage, IReadOnlyList<(string Label, string Path)> files)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         void Add(string label, byte[] data)
@@ -238,8 +252,7 @@ public sealed class GuestImageBuilder(string cacheDirectory, Action<string> prog
         }
         Add("layout", BitConverter.GetBytes(LayoutVersion));
         Add("kernel", Encoding.UTF8.GetBytes(kernelPackage));
-        foreach (var f in SourceTree.AgentInputs(sourceRoot)) Add(Path.GetRelativePath(sourceRoot, f), File.ReadAllBytes(f));
-        foreach (var tool in new[] { "crun", "busybox" }) Add(tool, File.ReadAllBytes(HostTools.Find(tool)!));
+        foreach (var (label, path) in files) Add(label, File.ReadAllBytes(path));
         return Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant();
     }
 

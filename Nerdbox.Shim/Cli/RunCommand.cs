@@ -51,10 +51,12 @@ public static class RunCommand
         OciBundle.Load(request.Bundle);
         void Progress(string line) { if (!request.Quiet) Console.Error.WriteLine("nerdbox: " + line); }
 
-        var options = await VmOptions.PrepareAsync(request.Vm, Progress, ct);
+        // The host checks and the tracing set-up do not depend on each other: one runs on another core meanwhile.
+        var preparing = Task.Run(() => VmOptions.PrepareAsync(request.Vm, Progress, ct), ct);
         var id = request.Id ?? "run-" + Guid.NewGuid().ToString("N")[..8];
         using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(request.Quiet ? LogLevel.Error : LogLevel.Warning));
         await using var tracing = CliTracing.Start(loggers, request.TraceFile);
+        var options = await preparing;
         Progress($"booting a VM ({options.Backend.Name}) for {request.Bundle}");
         using var stdout = Console.OpenStandardOutput();
         using var stderr = Console.OpenStandardError();

@@ -1,0 +1,59 @@
+using System.Text;
+
+namespace Nerdbox.Engine.GuestImage;
+
+/// <summary>
+/// What the image's inputs looked like when their content last matched the cached image: each file's path, size and
+/// modification time (to the tick), and the kernel package. While that is unchanged, the check that every <c>run</c>
+/// makes skips reading and hashing the inputs (and starting the runtime's cryptography for it), as make and MSBuild
+/// skip unchanged inputs. An edit that keeps both a file's size and its modification time is the one it would miss.
+/// </summary>
+public static class InputsSeen
+{
+    private const string FileName = "inputs-seen";
+
+    public static string Describe(string root, string kernelPackage, IEnumerable<string> files)
+    {
+        var text = new StringBuilder("kernel ").Append(kernelPackage).Append('\n');
+        foreach (var file in files)
+        {
+            var info = new FileInfo(file);
+            text.Append(file.StartsWith(root + "/", StringComparison.Ordinal) ? Path.GetRelativePath(root, file) : file)
+                .Append(' ').Append(info.Exists ? info.Length : -1)
+                .Append(' ').Append(info.Exists ? info.LastWriteTimeUtc.Ticks : 0)
+                .Append('\n');
+        }
+        return text.ToString();
+    }
+
+    /// <summary>Whether <paramref name="described"/> is what was recorded beside the image in <paramref name="imageDirectory"/>.</summary>
+    public static bool Match(string imageDirectory, string described)
+    {
+        var path = Path.Combine(imageDirectory, FileName);
+        try
+        {
+            return File.Exists(path) && File.ReadAllText(path) == described;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Records <paramref name="described"/> beside the image, whole or not at all.</summary>
+    public static void Record(string imageDirectory, string described)
+    {
+        var path = Path.Combine(imageDirectory, FileName);
+        var temporary = path + ".tmp-" + Environment.ProcessId;
+        try
+        {
+            File.WriteAllText(temporary, described);
+            File.Move(temporary, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Only a shortcut: without it the next check hashes the inputs again.
+            try { File.Delete(temporary); } catch (IOException) { }
+        }
+    }
+}
