@@ -57,7 +57,7 @@ public sealed class GuestImageBuilder(string cacheDirectory, Action<string> prog
         var loading = Task.Run(TryLoadCached, ct);
         var kernelPackage = await ResolveKernelPackageAsync(ct);
         var inputFiles = InputFiles(sourceRoot);
-        var seen = InputsSeen.Describe(sourceRoot, kernelPackage, inputFiles.Select(f => f.Path));
+        var seen = InputsSeen.Describe(kernelPackage, inputFiles);
         var cached = await loading;
         if (cached is not null && InputsSeen.Match(CurrentDirectory, seen)) return cached;
         var inputs = HashInputs(kernelPackage, inputFiles);

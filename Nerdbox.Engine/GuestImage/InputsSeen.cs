@@ -12,13 +12,14 @@ public static class InputsSeen
 {
     private const string FileName = "inputs-seen";
 
-    public static string Describe(string root, string kernelPackage, IEnumerable<string> files)
+    /// <summary>The kernel package, then each input by its label (a path in the source tree, or a tool's name).</summary>
+    public static string Describe(string kernelPackage, IEnumerable<(string Label, string Path)> files)
     {
         var text = new StringBuilder("kernel ").Append(kernelPackage).Append('\n');
-        foreach (var file in files)
+        foreach (var (label, path) in files)
         {
-            var info = new FileInfo(file);
-            text.Append(file.StartsWith(root + "/", StringComparison.Ordinal) ? Path.GetRelativePath(root, file) : file)
+            var info = new FileInfo(path);
+            text.Append(label)
                 .Append(' ').Append(info.Exists ? info.Length : -1)
                 .Append(' ').Append(info.Exists ? info.LastWriteTimeUtc.Ticks : 0)
                 .Append('\n');

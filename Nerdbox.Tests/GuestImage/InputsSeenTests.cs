@@ -18,23 +18,24 @@ public sealed class InputsSeenTests : IDisposable
         var a = Write("Agent/Program.cs", "class P {}");
         var b = Write("api/x.proto", "syntax = \"proto3\";");
         var image = Directory.CreateDirectory(Path.Combine(_root, "image")).FullName;
-        var files = new[] { a, b };
-        var seen = InputsSeen.Describe(_root, "linux-image-1", files);
+        var files = new[] { ("Agent/Program.cs", a), ("api/x.proto", b) };
+        var seen = InputsSeen.Describe("linux-image-1", files);
 
         Assert.False(InputsSeen.Match(image, seen)); // nothing recorded yet
         InputsSeen.Record(image, seen);
-        Assert.True(InputsSeen.Match(image, InputsSeen.Describe(_root, "linux-image-1", files)));
-        Assert.Contains("Agent/Program.cs ", seen); // relative to the tree, so a moved clone only hashes once
+        Assert.True(InputsSeen.Match(image, InputsSeen.Describe("linux-image-1", files)));
+        Assert.Contains("Agent/Program.cs ", seen); // by label, not path, so a moved clone only hashes once
+        Assert.DoesNotContain(_root, seen);
 
-        Assert.False(InputsSeen.Match(image, InputsSeen.Describe(_root, "linux-image-2", files)));
+        Assert.False(InputsSeen.Match(image, InputsSeen.Describe("linux-image-2", files)));
         File.SetLastWriteTimeUtc(a, File.GetLastWriteTimeUtc(a).AddTicks(1)); // same size, touched
-        Assert.False(InputsSeen.Match(image, InputsSeen.Describe(_root, "linux-image-1", files)));
-        InputsSeen.Record(image, InputsSeen.Describe(_root, "linux-image-1", files));
+        Assert.False(InputsSeen.Match(image, InputsSeen.Describe("linux-image-1", files)));
+        InputsSeen.Record(image, InputsSeen.Describe("linux-image-1", files));
         var written = File.GetLastWriteTimeUtc(b);
         File.WriteAllText(b, "syntax = \"proto2\";;");
         File.SetLastWriteTimeUtc(b, written); // same time, another size
-        Assert.False(InputsSeen.Match(image, InputsSeen.Describe(_root, "linux-image-1", files)));
-        Assert.False(InputsSeen.Match(image, InputsSeen.Describe(_root, "linux-image-1", [a]))); // a file gone
+        Assert.False(InputsSeen.Match(image, InputsSeen.Describe("linux-image-1", files)));
+        Assert.False(InputsSeen.Match(image, InputsSeen.Describe("linux-image-1", [files[0]]))); // a file gone
     }
 
     private string Write(string relative, string text)

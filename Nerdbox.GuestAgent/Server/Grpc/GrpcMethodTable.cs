@@ -16,8 +16,6 @@ internal sealed class GrpcMethodTable(Interceptor interceptor, int maxMessageByt
 {
     private readonly Dictionary<string, Func<GrpcCall, Task>> _methods = new(StringComparer.Ordinal);
 
-    public IEnumerable<string> Paths => _methods.Keys;
-
     public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
