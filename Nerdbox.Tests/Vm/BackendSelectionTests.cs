@@ -148,7 +148,7 @@ public sealed class BackendSelectionTests : IDisposable
     }
 
     [Fact]
-    public void Qemu_kernel_words_skip_crypto_self_tests_and_under_tcg_address_randomisation()
+    public void Qemu_kernel_words_skip_crypto_self_tests_and_under_tcg_address_randomisation_and_page_zeroing_on_allocation()
     {
         string Append(string accel)
         {
@@ -161,6 +161,8 @@ public sealed class BackendSelectionTests : IDisposable
         Assert.Contains("cryptomgr.notests", kvm);
         Assert.Contains("norandmaps", tcg);
         Assert.DoesNotContain("norandmaps", kvm);
+        Assert.Contains("init_on_alloc=0", tcg);
+        Assert.DoesNotContain("init_on_alloc=0", kvm);
     }
 
     [Fact]
