@@ -7,18 +7,23 @@ namespace Microsoft.Extensions.Hosting;
 /// <summary>Writes a health report as JSON with each check's status and reason, so "unhealthy" always says why.</summary>
 public static class HealthReportWriter
 {
-    public static Task WriteAsync(HttpContext context, HealthReport report)
+    public static async Task WriteAsync(HttpContext context, HealthReport report)
     {
         context.Response.ContentType = "application/json";
-        var body = new Dictionary<string, object?>
+        // Written field by field: no reflection-based serialiser, so a NativeAOT publish answers the same.
+        await using var json = new Utf8JsonWriter(context.Response.Body);
+        json.WriteStartObject();
+        json.WriteString("status", report.Status.ToString());
+        json.WriteStartObject("checks");
+        foreach (var (name, entry) in report.Entries)
         {
-            ["status"] = report.Status.ToString(),
-            ["checks"] = report.Entries.ToDictionary(e => e.Key, e => (object?)new Dictionary<string, object?>
-            {
-                ["status"] = e.Value.Status.ToString(),
-                ["description"] = e.Value.Description,
-            }),
-        };
-        return context.Response.WriteAsync(JsonSerializer.Serialize(body));
+            json.WriteStartObject(name);
+            json.WriteString("status", entry.Status.ToString());
+            json.WriteString("description", entry.Description);
+            json.WriteEndObject();
+        }
+        json.WriteEndObject();
+        json.WriteEndObject();
+        await json.FlushAsync(context.RequestAborted);
     }
 }

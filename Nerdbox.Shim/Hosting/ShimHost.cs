@@ -30,6 +30,10 @@ public static class ShimHost
         // Only the task API's calls get a server span: health probes and reflection stay out of traces.
         builder.Services.AddGrpc().AddServiceOptions<ShimTaskService>(o => o.Interceptors.Add<ShimServerSpanInterceptor>());
         builder.Services.AddSingleton<TaskRegistry>();
+        // The HTTP answers' JSON comes from generated serialisers (refusals are problem details), so that a
+        // NativeAOT publish, which has no reflection-based serialiser, answers the same.
+        builder.Services.AddProblemDetails();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Add(ServiceJson.Default));
         builder.Services.AddSingleton(WorkKey.From(builder.Configuration));
         builder.Services.AddSingleton(WorkSlots.From(builder.Configuration));
         builder.Services.AddSingleton<VmReadiness>();

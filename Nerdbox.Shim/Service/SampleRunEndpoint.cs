@@ -67,7 +67,7 @@ public static class SampleRunEndpoint
         {
             await SampleBundle.CreateAppAsync(bundle, Greeting, ct);
             var run = await TaskRun.RunAsync(id, bundle, options, rootSpanName: "shim.SampleRun", ct: ct);
-            return Results.Json(SampleRunResult.From(run, options));
+            return Results.Json(SampleRunResult.From(run, options), ServiceJson.Default.SampleRunResult);
         }
         catch (Exception e) when (e is VmException or BundleException or Grpc.Core.RpcException)
         {

@@ -13,8 +13,6 @@ public sealed record SampleRunRequest(string? Backend = null, int? Cpus = null, 
     public const int MinMemoryMib = 128, MaxMemoryMib = 16384;
     public static readonly IReadOnlyList<string> Backends = [VmShape.Auto, "qemu", "libkrun"];
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow };
-
     /// <summary>The request in <paramref name="http"/>'s body (none is all defaults), or the problems keyed by field.</summary>
     public static async Task<(SampleRunRequest? Request, Dictionary<string, string[]>? Problems)> ReadAsync(HttpRequest http, CancellationToken ct)
     {
@@ -24,7 +22,7 @@ public sealed record SampleRunRequest(string? Backend = null, int? Cpus = null, 
         SampleRunRequest? request;
         try
         {
-            request = JsonSerializer.Deserialize<SampleRunRequest>(text, Json);
+            request = JsonSerializer.Deserialize(text, ServiceJson.Default.SampleRunRequest);
         }
         catch (JsonException e)
         {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Nerdbox.Tests.Infrastructure;
 
 namespace Nerdbox.Tests.Cli;
 
@@ -35,11 +36,10 @@ public sealed class ShimExecutable : IDisposable
     private string TempDir => Path.Combine(Root, "tmp");
     private IEnumerable<string> Folders => [Home, ImageDir, WorkDir, StateDir, RuntimeDir, TempDir];
 
-    public static string Dll => Path.Combine(AppContext.BaseDirectory, "nerdbox-shim.dll");
-
     public async Task<Result> RunAsync(params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet")
+        var (program, leading) = ShimUnderTest.Command();
+        var psi = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -47,7 +47,7 @@ public sealed class ShimExecutable : IDisposable
             UseShellExecute = false,
             WorkingDirectory = WorkDir,
         };
-        psi.ArgumentList.Add(Dll);
+        foreach (var a in leading) psi.ArgumentList.Add(a);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["HOME"] = Home;
         psi.Environment["NERDBOX_IMAGE_DIR"] = GuestImageDir ?? ImageDir;

@@ -25,10 +25,10 @@ public sealed class ShimProcess : IAsyncDisposable
     /// <summary>Starts the shim; with <paramref name="taskApiSocket"/> its task API is on that unix socket instead of a port.</summary>
     public static ShimProcess Start(string stateRoot, IDictionary<string, string>? env = null, string? taskApiSocket = null)
     {
-        var shim = Path.Combine(AppContext.BaseDirectory, "nerdbox-shim.dll");
+        var (program, leading) = ShimUnderTest.Command();
         var taskPort = FreePort();
         var httpPort = FreePort();
-        var psi = new ProcessStartInfo("dotnet", [shim, "serve"])
+        var psi = new ProcessStartInfo(program, [.. leading, "serve"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Nerdbox.Engine.Host;
 using Nerdbox.Engine.Vm;
 using Nerdbox.Engine.Vm.Guard;
 using Nerdbox.Engine.Vm.Libkrun;
@@ -49,7 +50,7 @@ public sealed class GuardTests
         File.WriteAllText(Path.Combine(state, HelperProtocol.ConfigFile),
             JsonSerializer.Serialize(new LibkrunInstance(config).HelperConfig(), HelperJsonContext.Default.HelperConfig));
         // The helper's own command, as LibkrunInstance builds it; held before it would load libkrun.
-        using var guard = new GuardedVmm(state, [.. HelperLauncher.Command(), HelperProtocol.Verb, "--state", state],
+        using var guard = new GuardedVmm(state, [.. ShimProgram.Command(), HelperProtocol.Verb, "--state", state],
             new Dictionary<string, string> { [HelperProtocol.HoldVariable] = "1" });
 
         await using var owned = await OwnedGuard.StartAsync(guard, state);

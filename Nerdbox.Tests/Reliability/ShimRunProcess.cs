@@ -1,10 +1,11 @@
 using System.Diagnostics;
+using Nerdbox.Tests.Infrastructure;
 using Nerdbox.Engine.GuestImage;
 
 namespace Nerdbox.Tests.Reliability;
 
 /// <summary>
-/// <c>nerdbox-shim run BUNDLE</c> as a real process (the built shim through the dotnet host) with its VM
+/// <c>nerdbox-shim run BUNDLE</c> as a real process (the built shim through the dotnet host, or <c>NERDBOX_TEST_SHIM</c>) with its VM
 /// state under a test's root, its output kept line by line, so that a test can kill it at a chosen moment.
 /// </summary>
 public sealed class ShimRunProcess : IAsyncDisposable
@@ -24,14 +25,15 @@ public sealed class ShimRunProcess : IAsyncDisposable
 
     public static ShimRunProcess Start(string stateRoot, string bundle, params string[] extraArgs)
     {
-        var psi = new ProcessStartInfo("dotnet")
+        var (program, leading) = ShimUnderTest.Command();
+        var psi = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        string[] args = [Path.Combine(AppContext.BaseDirectory, "nerdbox-shim.dll"), "run", bundle, "--timeout", "180", .. extraArgs];
+        string[] args = [.. leading, "run", bundle, "--timeout", "180", .. extraArgs];
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["NERDBOX_STATE_DIR"] = stateRoot;
         psi.Environment["NERDBOX_IMAGE_DIR"] = GuestImageBuilder.DefaultCacheDirectory;

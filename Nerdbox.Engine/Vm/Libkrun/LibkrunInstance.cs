@@ -1,6 +1,7 @@
 using Nerdbox.Api.Contract;
 using System.Diagnostics;
 using System.Text.Json;
+using Nerdbox.Engine.Host;
 using Nerdbox.Engine.Vm.Guard;
 using Nerdbox.Engine.Vm.Native;
 
@@ -72,7 +73,9 @@ internal sealed class LibkrunInstance : IVmInstance
         StateDirectories.Create(Config.StateDirectory);
         File.WriteAllText(Path.Combine(Config.StateDirectory, HelperProtocol.ConfigFile),
             JsonSerializer.Serialize(HelperConfig(), HelperJsonContext.Default.HelperConfig));
-        var command = _options.HelperCommand ?? HelperLauncher.Command();
+        IReadOnlyList<string> command;
+        try { command = _options.HelperCommand ?? ShimProgram.Command(); }
+        catch (FileNotFoundException e) { throw new VmException("cannot start the libkrun helper: " + e.Message); }
         var vmm = _vmm = new GuardedVmm(Config.StateDirectory, [.. command, HelperProtocol.Verb, "--state", Config.StateDirectory], _options.HelperEnvironment);
         var process = vmm.Process;
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _helperOutput.Add(e.Data); };
@@ -221,7 +224,7 @@ internal sealed class LibkrunInstance : IVmInstance
 /// <summary>How libkrun helpers are started and stopped.</summary>
 public sealed record LibkrunOptions
 {
-    /// <summary>The program and leading arguments that run the shim (default: <see cref="HelperLauncher"/>).</summary>
+    /// <summary>The program and leading arguments that run the shim (default: <see cref="ShimProgram"/>).</summary>
     public IReadOnlyList<string>? HelperCommand { get; init; }
 
     /// <summary>Variables added to the helper's environment.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Reflection.PortableExecutable;
+using Nerdbox.Engine.Host;
 
 namespace Nerdbox.Shim.Cli.Bench;
 
@@ -35,7 +36,7 @@ internal sealed class CliWall
         if (Path.GetFileNameWithoutExtension(path) == "dotnet")
         {
             // Run through the dotnet host: the shim's own assembly is the program.
-            var dll = typeof(CliWall).Assembly.Location;
+            var dll = ShimProgram.AssemblyPath;
             return new CliWall(path, [dll], $"{dll} run by {path} ({Kind(dll)})");
         }
         if (path.EndsWith(".dll", StringComparison.Ordinal))

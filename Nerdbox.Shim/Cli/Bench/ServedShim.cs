@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Reflection;
+using Nerdbox.Engine.Host;
 
 namespace Nerdbox.Shim.Cli.Bench;
 
@@ -22,7 +22,7 @@ internal sealed class ServedShim
 
     public static ServedShim Start(string root, string stateRoot, string socket, string backend, string accel)
     {
-        var command = OwnCommand();
+        var command = ShimProgram.Command();
         var psi = new ProcessStartInfo(command[0]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in command.Skip(1)) psi.ArgumentList.Add(a);
         psi.ArgumentList.Add("serve");
@@ -45,15 +45,6 @@ internal sealed class ServedShim
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
         return new ServedShim(p, log);
-    }
-
-    /// <summary>This program again: the shim's executable, or <c>dotnet nerdbox-shim.dll</c>.</summary>
-    private static string[] OwnCommand()
-    {
-        var processPath = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell this program's path to start serve");
-        return Path.GetFileNameWithoutExtension(processPath) == "dotnet" && Assembly.GetEntryAssembly() is { } entry
-            ? [processPath, entry.Location]
-            : [processPath];
     }
 
     public string LogTail()
