@@ -24,9 +24,9 @@ public static class BootPreparation
             progress($"{OtelEnvironment.ResourceAttributesVariable}: ignored {otel.MalformedEntries.Count} malformed entries: {string.Join(", ", otel.MalformedEntries)}");
         var selection = BackendSelector.Select(shape.Backend);
         progress($"VM backend {selection.Reason}");
-        // The VMM's version line is asked of a separate process: it starts (itself some tens of ms) and runs on
-        // another core while the image is checked.
-        var vmmVersion = Task.Run(() => VmmVersion.OfAsync(selection.Backend, ct), ct);
+        // The VMM's version line is asked of a separate process (itself some tens of ms) only when the binary changed
+        // since it was last asked; it runs on another core while the image is checked.
+        var vmmVersion = Task.Run(() => VmmVersion.OfAsync(selection.Backend, GuestImageBuilder.DefaultCacheDirectory, ct), ct);
         var image = await new GuestImageBuilder(GuestImageBuilder.DefaultCacheDirectory, progress).EnsureAsync(ct);
         if (shape.Kernel == GuestKernel.Minimal)
         {
