@@ -117,13 +117,10 @@ public sealed class GuestImageBuilder(string cacheDirectory, Action<string> prog
     {
         var remembered = Path.Combine(cacheDirectory, "kernel-package");
         var state = AptState();
-        if (File.Exists(remembered) && File.ReadAllText(remembered).Split('\n') is [var s, var package, ..] && s == state && package.StartsWith("linux-image-", StringComparison.Ordinal) && !package.Contains('/'))
+        if (KeptAnswer.Read(remembered, state) is { } package && package.StartsWith("linux-image-", StringComparison.Ordinal) && !package.Contains('/'))
             return package;
         var resolved = await AskAptForKernelPackageAsync(ct);
-        Directory.CreateDirectory(cacheDirectory);
-        var temporary = remembered + ".tmp-" + Environment.ProcessId;
-        File.WriteAllText(temporary, state + "\n" + resolved + "\n");
-        File.Move(temporary, remembered, overwrite: true);
+        KeptAnswer.Write(remembered, state, resolved);
         return resolved;
     }
 

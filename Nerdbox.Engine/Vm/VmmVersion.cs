@@ -13,9 +13,6 @@ public static class VmmVersion
 {
     public const string CacheFile = "vmm-version";
 
-    // A line of the cache: path, size, modification time (ticks), version line; tab-separated.
-    private const int MaxCacheBytes = 64 * 1024;
-
     public static async Task<string> OfAsync(IVmBackend backend, string? cacheDirectory, CancellationToken ct)
     {
         switch (backend)
@@ -24,10 +21,11 @@ public static class VmmVersion
                 var path = HostTools.Find(qemu.Binary);
                 if (path is null) return "qemu (not found)";
                 var key = Key(path);
-                if (cacheDirectory is not null && key is not null && Cached(cacheDirectory, key) is { } known) return known;
+                var kept = cacheDirectory is null || key is null ? null : Path.Combine(cacheDirectory, CacheFile);
+                if (kept is not null && KeptAnswer.Read(kept, key!) is { } known) return known;
                 var r = await HostTools.RunAsync(path, ["--version"], timeout: TimeSpan.FromSeconds(10), ct: ct);
                 if (r.ExitCode != 0 || r.Stdout.Split('\n')[0].Trim() is not { Length: > 0 } line) return "qemu (version unknown)";
-                if (cacheDirectory is not null && key is not null) Remember(cacheDirectory, key, line);
+                if (kept is not null) Remember(kept, key!, line);
                 return line;
             case LibkrunBackend:
                 return LibkrunBackend.TryFindLibrary(out var name) ? "libkrun " + name : "libkrun (not found)";
@@ -41,42 +39,18 @@ public static class VmmVersion
         try
         {
             var info = new FileInfo(path);
-            return $"{info.FullName}\t{info.Length}\t{info.LastWriteTimeUtc.Ticks}";
+            return $"{path}\t{info.Length}\t{info.LastWriteTimeUtc.Ticks}";
         }
-        catch (IOException) { return null; }
-        catch (UnauthorizedAccessException) { return null; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
-    /// <summary>The version recorded for <paramref name="key"/>, or null: a missing, oversized or foreign file is a miss.</summary>
-    private static string? Cached(string cacheDirectory, string key)
+    /// <summary>Keeps the line; it is only a shortcut, so a cache that cannot be written means asking again next time.</summary>
+    private static void Remember(string file, string key, string version)
     {
-        var file = Path.Combine(cacheDirectory, CacheFile);
-        try
-        {
-            var info = new FileInfo(file);
-            if (!info.Exists || info.Length > MaxCacheBytes) return null;
-            var prefix = key + "\t";
-            foreach (var line in File.ReadLines(file))
-                if (line.StartsWith(prefix, StringComparison.Ordinal) && line.Length > prefix.Length) return line[prefix.Length..];
-        }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
-        return null;
-    }
-
-    /// <summary>Records the one current binary's line; written whole and renamed into place, so readers never see half a file.</summary>
-    private static void Remember(string cacheDirectory, string key, string version)
-    {
-        if (version.Contains('\n') || version.Contains('\t')) return;
-        try
-        {
-            Directory.CreateDirectory(cacheDirectory);
-            var file = Path.Combine(cacheDirectory, CacheFile);
-            var temp = file + "." + Environment.ProcessId + ".tmp";
-            File.WriteAllText(temp, key + "\t" + version + "\n");
-            File.Move(temp, file, overwrite: true);
-        }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
+        try { KeptAnswer.Write(file, key, version); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 }

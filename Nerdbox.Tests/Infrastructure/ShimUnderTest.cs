@@ -1,3 +1,5 @@
+using Nerdbox.Engine.Host;
+
 namespace Nerdbox.Tests.Infrastructure;
 
 /// <summary>
@@ -9,12 +11,10 @@ public static class ShimUnderTest
 {
     public const string Variable = "NERDBOX_TEST_SHIM";
 
-    public static string Dll => Path.Combine(AppContext.BaseDirectory, "nerdbox-shim.dll");
-
     /// <summary>The program and its leading arguments.</summary>
     public static (string Program, string[] Args) Command()
     {
-        if (Environment.GetEnvironmentVariable(Variable) is not { Length: > 0 } published) return ("dotnet", [Dll]);
+        if (Environment.GetEnvironmentVariable(Variable) is not { Length: > 0 } published) return ("dotnet", [ShimProgram.AssemblyPath]);
         var path = Path.GetFullPath(published);
         if (!File.Exists(path)) throw new FileNotFoundException($"{Variable} names no file: {path}", path);
         return (path, []);
