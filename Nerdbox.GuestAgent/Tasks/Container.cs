@@ -45,6 +45,7 @@ internal sealed class Container
 
     public async Task CreateAsync()
     {
+        await Init.ReadOnlyRuntime.Ready;
         using var span = StartCrunSpan("crun.Create");
         try
         {

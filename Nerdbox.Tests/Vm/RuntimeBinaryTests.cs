@@ -1,0 +1,44 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Nerdbox.Engine.Tasks;
+using Nerdbox.Tests.Fixture;
+using Nerdbox.Tests.Infrastructure;
+
+namespace Nerdbox.Tests.Vm;
+
+/// <summary>
+/// The guest's OCI runtime binary is served from a read-only file system, so that crun skips its per-call copy of
+/// itself (its CVE-2019-5736 guard) without the guard being lost: a container cannot write to it.
+/// </summary>
+[Collection(nameof(VmCollection))]
+public sealed class RuntimeBinaryTests(GuestImageFixture fixture)
+{
+    [Fact]
+    public async Task A_container_given_the_runtime_binary_cannot_write_to_it()
+    {
+        await using var scratch = new VmScratch();
+        var bundle = await scratch.BundleAsync("runtime-binary", "sh", "-c",
+            "if echo x >> /runtime 2>/dev/null; then echo writable; else echo refused; fi");
+        // The bundle asks for the guest's own crun, bound writable: only the file system under it can refuse the write.
+        var configPath = Path.Combine(bundle, "config.json");
+        var config = JsonNode.Parse(await File.ReadAllTextAsync(configPath))!;
+        config["mounts"]!.AsArray().Add(new JsonObject
+        {
+            ["destination"] = "/runtime",
+            ["type"] = "bind",
+            ["source"] = "/usr/bin/crun",
+            ["options"] = new JsonArray("bind", "rw"),
+        });
+        await File.WriteAllTextAsync(configPath, config.ToJsonString());
+
+        await using (var task = await VmTask.CreateAsync("runtime-binary", bundle, await scratch.OptionsAsync(fixture)))
+        {
+            await task.StartAsync();
+            var (status, _) = await task.WaitAsync();
+            Assert.Equal(0, status);
+            Assert.Equal("refused\n", Encoding.UTF8.GetString(task.Output.Stdout()));
+            await task.DeleteAsync();
+        }
+        scratch.AssertNothingLeft();
+    }
+}
