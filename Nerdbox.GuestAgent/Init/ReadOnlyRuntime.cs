@@ -15,7 +15,7 @@ namespace Nerdbox.GuestAgent.Init;
 /// </summary>
 internal static class ReadOnlyRuntime
 {
-    private const string Directory = "/run/nerdbox-runtime";
+    private const string CopyDirectory = "/run/nerdbox-runtime";
 
     /// <summary>Completes once the binary is in place (or could not be, which is logged); complete from the start on a host.</summary>
     public static Task Ready { get; private set; } = Task.CompletedTask;
@@ -26,19 +26,20 @@ internal static class ReadOnlyRuntime
     private static void Apply(string binary, Action<string> log)
     {
         if (!File.Exists(binary)) return;
-        var copy = Path.Combine(Directory, Path.GetFileName(binary));
+        var copy = Path.Combine(CopyDirectory, Path.GetFileName(binary));
         try
         {
-            System.IO.Directory.CreateDirectory(Directory);
-            Check(Libc.Mount("nerdbox-runtime", Directory, "ramfs", Libc.MS_NOSUID | Libc.MS_NODEV, "mode=0755"), "ramfs");
+            Directory.CreateDirectory(CopyDirectory);
+            Check(Libc.Mount("nerdbox-runtime", CopyDirectory, "ramfs", Libc.MS_NOSUID | Libc.MS_NODEV, "mode=0755"), "ramfs");
             File.Copy(binary, copy);
-            Check(Libc.Mount(null, Directory, null, Libc.MS_REMOUNT | Libc.MS_RDONLY | Libc.MS_NOSUID | Libc.MS_NODEV, null), "read-only remount");
+            Check(Libc.Mount(null, CopyDirectory, null, Libc.MS_REMOUNT | Libc.MS_RDONLY | Libc.MS_NOSUID | Libc.MS_NODEV, null), "read-only remount");
             Check(Libc.Mount(copy, binary, null, Libc.MS_BIND, null), "bind");
             Check(Libc.Mount(null, binary, null, Libc.MS_REMOUNT | Libc.MS_BIND | Libc.MS_RDONLY | Libc.MS_NOSUID | Libc.MS_NODEV, null), "read-only bind");
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException)
+        catch (Exception e)
         {
-            // The runtime still works from its own path; each call only pays for its own copy again.
+            // Whatever failed, the runtime still works from its own path; each call only pays for its own copy again.
+            // A container's create waits for this, so nothing may escape it.
             log($"read-only runtime {binary}: {e.Message}");
         }
     }
