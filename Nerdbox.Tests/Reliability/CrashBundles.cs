@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Nerdbox.Engine.Bundles;
 
@@ -71,10 +70,7 @@ internal static class CrashBundles
     /// <summary>Changes the bundle's config.json in place, then loads the bundle as the shim would, so that it is still one it accepts.</summary>
     private static void EditConfig(string bundle, Action<JsonObject> edit)
     {
-        var configPath = Path.Combine(bundle, "config.json");
-        var config = JsonNode.Parse(File.ReadAllText(configPath))!.AsObject();
-        edit(config);
-        File.WriteAllText(configPath, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        BundleConfig.Edit(bundle, edit);
         OciBundle.Load(bundle);
     }
 }

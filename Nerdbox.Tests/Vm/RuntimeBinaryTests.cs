@@ -20,16 +20,13 @@ public sealed class RuntimeBinaryTests(GuestImageFixture fixture)
         var bundle = await scratch.BundleAsync("runtime-binary", "sh", "-c",
             "if echo x >> /runtime 2>/dev/null; then echo writable; else echo refused; fi");
         // The bundle asks for the guest's own crun, bound writable: only the file system under it can refuse the write.
-        var configPath = Path.Combine(bundle, "config.json");
-        var config = JsonNode.Parse(await File.ReadAllTextAsync(configPath))!;
-        config["mounts"]!.AsArray().Add(new JsonObject
+        BundleConfig.Edit(bundle, config => config["mounts"]!.AsArray().Add(new JsonObject
         {
             ["destination"] = "/runtime",
             ["type"] = "bind",
             ["source"] = "/usr/bin/crun",
             ["options"] = new JsonArray("bind", "rw"),
-        });
-        await File.WriteAllTextAsync(configPath, config.ToJsonString());
+        }));
 
         await using (var task = await VmTask.CreateAsync("runtime-binary", bundle, await scratch.OptionsAsync(fixture)))
         {

@@ -28,10 +28,7 @@ public sealed class GuestWorkloadVmTests(GuestImageFixture fixture)
             """;
         var bundle = await scratch.BundleAsync("otlp", "sh", "-c", script);
         // The bundle sets one of the variables itself: its own value wins.
-        var configPath = Path.Combine(bundle, "config.json");
-        var config = JsonNode.Parse(File.ReadAllText(configPath))!.AsObject();
-        config["process"]!["env"]!.AsArray().Add("OTEL_METRICS_EXPORTER=console");
-        File.WriteAllText(configPath, config.ToJsonString());
+        BundleConfig.Edit(bundle, config => config["process"]!["env"]!.AsArray().Add("OTEL_METRICS_EXPORTER=console"));
 
         await using var traced = await TracedRun.StartAsync();
         var run = await TaskRun.RunAsync("otlp", bundle, await scratch.OptionsAsync(fixture) with { GuestSpanSink = traced.Sinks });
@@ -60,10 +57,7 @@ public sealed class GuestWorkloadVmTests(GuestImageFixture fixture)
     {
         await using var scratch = new VmScratch();
         var bundle = await scratch.BundleAsync("joined", "sh", "-c", "env | grep -E '^(OTEL_|TRACEPARENT=)'; echo checked");
-        var configPath = Path.Combine(bundle, "config.json");
-        var config = JsonNode.Parse(File.ReadAllText(configPath))!.AsObject();
-        config["linux"]!["namespaces"]!.AsArray().Add(new JsonObject { ["type"] = "network", ["path"] = "/proc/1/ns/net" });
-        File.WriteAllText(configPath, config.ToJsonString());
+        BundleConfig.Edit(bundle, config => config["linux"]!["namespaces"]!.AsArray().Add(new JsonObject { ["type"] = "network", ["path"] = "/proc/1/ns/net" }));
 
         await using var traced = await TracedRun.StartAsync();
         var run = await TaskRun.RunAsync("joined", bundle, await scratch.OptionsAsync(fixture) with { GuestSpanSink = traced.Sinks });
