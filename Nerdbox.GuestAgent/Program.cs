@@ -45,11 +45,9 @@ try
     var lifetime = new AgentLifetime();
     var bundles = new BundleStore(options.BundleRoot);
     var workloads = WorkloadTelemetry.Open(options);
-    var methods = new GrpcMethodTable(new ServerSpanInterceptor(), AgentChannels.MaxHostMessageBytes);
-    Nerdbox.Api.System.V1.System.BindService(methods, new SystemService(options, timeline, lifetime));
-    Nerdbox.Api.Bundle.V1.Bundle.BindService(methods, new BundleService(bundles));
-    Nerdbox.Api.Task.V1.Task.BindService(methods, new TaskService(bundles, options, workloads));
-    Nerdbox.Api.Traces.V1.Traces.BindService(methods, new TracesService());
+    var methods = new GrpcMethodTable(new ServerSpans(), AgentChannels.MaxHostMessageBytes);
+    AgentMethods.Bind(methods, new SystemService(options, timeline, lifetime), new BundleService(bundles),
+        new TaskService(bundles, options, workloads), new TracesService());
     var server = AgentServer.Create(endpoint, methods, workloads, AgentLogger.Factory(isPid1));
     await server.StartAsync(CancellationToken.None);
     timeline.ListenerReadyNs = BootClock.BootNs();

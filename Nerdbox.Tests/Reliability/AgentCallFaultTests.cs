@@ -43,6 +43,29 @@ public sealed class AgentCallFaultTests
     }
 
     [Fact]
+    public async Task Every_method_of_the_services_the_agent_serves_is_bound()
+    {
+        await using var agent = await HostAgent.StartAsync();
+        using var http = Http2Client(agent);
+        var services = new[]
+        {
+            Nerdbox.Api.System.V1.System.Descriptor, Nerdbox.Api.Bundle.V1.Bundle.Descriptor,
+            Nerdbox.Api.Task.V1.Task.Descriptor, Nerdbox.Api.Traces.V1.Traces.Descriptor,
+        };
+        var paths = services.SelectMany(s => s.Methods.Select(m => $"/{s.FullName}/{m.Name}")).ToList();
+        Assert.Equal(15, paths.Count);
+
+        foreach (var path in paths)
+        {
+            // A compressed message is refused once the method is found and before its handler runs, so no call
+            // changes the agent (Shutdown included); an unbound path would be answered "does not serve".
+            var (code, message) = await CallAsync(http, path, [1, 0, 0, 0, 0]);
+            Assert.True(code == 12 && message.Contains("uncompressed messages only", StringComparison.Ordinal), $"{path}: status {code}: {message}");
+        }
+        await ServesOnAsync(agent);
+    }
+
+    [Fact]
     public async Task A_bad_grpc_timeout_is_named()
     {
         await using var agent = await HostAgent.StartAsync();

@@ -1,47 +1,42 @@
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 using Microsoft.AspNetCore.Http.Features;
 using Nerdbox.GuestAgent.Init;
+using Nerdbox.GuestAgent.Tracing;
 
 namespace Nerdbox.GuestAgent.Server.Grpc;
 
 /// <summary>
-/// The agent's gRPC methods by path, filled by the services' generated <c>BindService</c>, and the serving of one
-/// call: the path looked up, the deadline and cancellation set, the method run through the interceptor, and the
-/// status written. A plain table rather than ASP.NET Core routing and grpc-dotnet's per-method pipelines, whose
-/// set-up (dependency injection, routes, generic types built at run time) was most of the agent's start under
-/// emulation.
+/// The agent's gRPC methods by path, and the serving of one call: the path looked up, the deadline and cancellation
+/// set, the method run inside its server span, and the status written. A plain table rather than ASP.NET Core
+/// routing and grpc-dotnet's per-method pipelines, whose set-up (dependency injection, routes, generic types built
+/// at run time) was most of the agent's start under emulation. Methods are added by direct generic calls
+/// (<see cref="AgentMethods"/>), not through the generated <c>BindService</c>: its generic virtual calls made
+/// NativeAOT build each method's types at run time.
 /// </summary>
-internal sealed class GrpcMethodTable(Interceptor interceptor, int maxMessageBytes) : ServiceBinderBase
+internal sealed class GrpcMethodTable(ServerSpans spans, int maxMessageBytes)
 {
     private readonly Dictionary<string, Func<GrpcCall, Task>> _methods = new(StringComparer.Ordinal);
 
-    public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler)
+    public void Unary<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse> handler)
+        where TRequest : class where TResponse : class
     {
-        ArgumentNullException.ThrowIfNull(handler);
         _methods.Add(method.FullName, async call =>
         {
             var request = await call.ReadRequestAsync(method.RequestMarshaller);
-            var response = await interceptor.UnaryServerHandler(request, call.Context, handler);
+            var response = await spans.UnaryAsync(request, call.Context, handler);
             await call.WriteMessageAsync(method.ResponseMarshaller, response);
         });
     }
 
-    public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse>? handler)
+    public void ServerStreaming<TRequest, TResponse>(Method<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse> handler)
+        where TRequest : class where TResponse : class
     {
-        ArgumentNullException.ThrowIfNull(handler);
         _methods.Add(method.FullName, async call =>
         {
             var request = await call.ReadRequestAsync(method.RequestMarshaller);
-            await interceptor.ServerStreamingServerHandler(request, new GrpcResponseStream<TResponse>(call, method.ResponseMarshaller), call.Context, handler);
+            await spans.ServerStreamingAsync(request, new GrpcResponseStream<TResponse>(call, method.ResponseMarshaller), call.Context, handler);
         });
     }
-
-    public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ClientStreamingServerMethod<TRequest, TResponse>? handler) =>
-        throw new NotSupportedException($"{method.FullName}: the agent serves unary and server-streaming methods only");
-
-    public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, DuplexStreamingServerMethod<TRequest, TResponse>? handler) =>
-        throw new NotSupportedException($"{method.FullName}: the agent serves unary and server-streaming methods only");
 
     /// <summary>Serves one request on the host channel.</summary>
     public async Task ServeAsync(HttpContext http)

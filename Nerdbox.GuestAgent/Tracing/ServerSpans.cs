@@ -1,19 +1,20 @@
 using Nerdbox.Api.Contract;
 using System.Diagnostics;
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 
 namespace Nerdbox.GuestAgent.Tracing;
 
 /// <summary>
 /// A server span for every RPC, child of the W3C trace context the host sends with the call.
 /// Telemetry plumbing (the trace stream itself, clock probes) is not traced, as an exporter
-/// does not trace its own work.
+/// does not trace its own work. Plain generic methods rather than an <c>Interceptor</c>'s generic virtual ones,
+/// which NativeAOT would instantiate at run time for every method.
 /// </summary>
-internal sealed class ServerSpanInterceptor : Interceptor
+internal sealed class ServerSpans
 {
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+    public async Task<TResponse> UnaryAsync<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+        where TRequest : class where TResponse : class
     {
         using var span = StartSpan(context);
         try
@@ -27,9 +28,10 @@ internal sealed class ServerSpanInterceptor : Interceptor
         }
     }
 
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+    public async Task ServerStreamingAsync<TRequest, TResponse>(
         TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
         ServerStreamingServerMethod<TRequest, TResponse> continuation)
+        where TRequest : class where TResponse : class
     {
         using var span = StartSpan(context);
         try
