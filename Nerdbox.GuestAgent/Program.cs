@@ -51,11 +51,7 @@ try
     var server = AgentServer.Create(endpoint, methods, workloads, AgentLogger.Factory(isPid1));
     await server.StartAsync(CancellationToken.None);
     timeline.ListenerReadyNs = BootClock.BootNs();
-    if (isPid1)
-    {
-        _ = Task.Run(() => KernelModules.LoadDeferred(AgentLog.Write));
-        ReadOnlyRuntime.Start(options.CrunPath, AgentLog.Write);
-    }
+    if (isPid1) _ = Task.Run(() => KernelModules.LoadDeferred(AgentLog.Write));
     // As init this goes to the VM's console, which the shim quotes when a VM or a task fails.
     AgentLog.Write($"listening on {options.ChannelDescription}");
     if (!isPid1 && options.GenerateSpans > 0) _ = SpanGenerator.RunAsync(options.GenerateSpans, !options.GenerateUnpaced, AgentLog.Write);

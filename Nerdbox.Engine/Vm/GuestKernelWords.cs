@@ -14,5 +14,9 @@ public static class GuestKernelWords
         // The crypto self-tests run every algorithm at boot (about 0.3 s of kernel to /init under TCG); nothing on
         // the guest's path uses kernel crypto (the image's modules carry no signatures to check).
         "cryptomgr.notests",
+        // The initramfs unpacks into a ramfs rather than a tmpfs, which the agent then makes read-only. crun copies
+        // itself into a memfd on every call unless its binary sits on a read-only file system, and it takes any
+        // tmpfs file for an unsealed memfd; on a read-only ramfs it runs in place, and no container can write to it.
+        "rootfstype=ramfs",
     ];
 }

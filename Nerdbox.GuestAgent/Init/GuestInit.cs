@@ -4,7 +4,7 @@ using Nerdbox.GuestAgent.Native;
 namespace Nerdbox.GuestAgent.Init;
 
 /// <summary>
-/// PID 1 duties before the agent serves: the pseudo file systems, cgroup2 for crun,
+/// PID 1 duties before the agent serves: the pseudo file systems, cgroup2 for crun, a read-only root,
 /// kernel modules, and the host name. Power-off is here too.
 /// </summary>
 internal static class GuestInit
@@ -29,10 +29,24 @@ internal static class GuestInit
             if (Libc.Mount(m.Source, m.Target, m.Type, m.Flags, m.Data) != 0)
                 log($"mount {m.Type} on {m.Target}: {Libc.LastErrorText()}");
         }
+        MakeRootReadOnly(log);
         timeline.MountsDoneNs = BootClock.BootNs();
         KernelModules.LoadForBoot(KernelCmdline.Read(), log);
         SetHostName("nerdbox");
         timeline.InitDoneNs = BootClock.BootNs();
+    }
+
+    /// <summary>
+    /// The root (the initramfs, a ramfs by the shim's <c>rootfstype=ramfs</c>) becomes read-only once its mount points
+    /// exist; everything the agent and crun write is under <c>/run</c>, <c>/tmp</c> and <c>/dev/shm</c>. The guest's
+    /// programs are then out of any container's reach, and crun, on a read-only file system that is not a tmpfs,
+    /// runs in place instead of copying itself into a memfd on every call (its guard against a container
+    /// overwriting it). Should the remount fail, crun keeps that guard by copying itself, as before.
+    /// </summary>
+    private static void MakeRootReadOnly(Action<string> log)
+    {
+        if (Libc.Mount(null, "/", null, Libc.MS_REMOUNT | Libc.MS_RDONLY, null) != 0)
+            log($"read-only root: {Libc.LastErrorText()}");
     }
 
     private static unsafe void SetHostName(string name)

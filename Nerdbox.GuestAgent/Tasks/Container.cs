@@ -45,7 +45,6 @@ internal sealed class Container
 
     public async Task CreateAsync()
     {
-        await Init.ReadOnlyRuntime.Ready;
         using var span = StartCrunSpan("crun.Create");
         try
         {

@@ -159,7 +159,7 @@ public sealed class LibkrunHelperTests
         var vm = new LibkrunInstance(config);
         Assert.Equal(new AgentChannelInfo("vsock", "/tmp/nerdbox-cfg/agent.sock", MultipleConnections: true), vm.AgentChannel);
         Assert.Equal("kvm", vm.Accelerator);
-        Assert.Equal("console=hvc0 quiet loglevel=4 panic=-1 cryptomgr.notests rdinit=/init nerdbox.channel=vsock:2049 nerdbox.debug=1 -- sh -c true", vm.KernelCommandLine());
+        Assert.Equal("console=hvc0 quiet loglevel=4 panic=-1 cryptomgr.notests rootfstype=ramfs rdinit=/init nerdbox.channel=vsock:2049 nerdbox.debug=1 -- sh -c true", vm.KernelCommandLine());
 
         var json = JsonSerializer.Serialize(vm.HelperConfig(), HelperJsonContext.Default.HelperConfig);
         using var doc = JsonDocument.Parse(json);

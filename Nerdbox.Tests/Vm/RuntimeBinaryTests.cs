@@ -7,8 +7,9 @@ using Nerdbox.Tests.Infrastructure;
 namespace Nerdbox.Tests.Vm;
 
 /// <summary>
-/// The guest's OCI runtime binary is served from a read-only file system, so that crun skips its per-call copy of
-/// itself (its CVE-2019-5736 guard) without the guard being lost: a container cannot write to it.
+/// The guest's root, with the OCI runtime binary on it, is a read-only file system that is not a tmpfs, so that crun
+/// skips its per-call copy of itself (its CVE-2019-5736 guard) without the guard being lost: a container cannot
+/// write to it.
 /// </summary>
 [Collection(nameof(VmCollection))]
 public sealed class RuntimeBinaryTests(GuestImageFixture fixture)
@@ -34,6 +35,31 @@ public sealed class RuntimeBinaryTests(GuestImageFixture fixture)
             var (status, _) = await task.WaitAsync();
             Assert.Equal(0, status);
             Assert.Equal("refused\n", Encoding.UTF8.GetString(task.Output.Stdout()));
+            await task.DeleteAsync();
+        }
+        scratch.AssertNothingLeft();
+    }
+
+    [Fact]
+    public async Task The_runtime_runs_from_its_own_path_not_from_a_copy_of_itself()
+    {
+        await using var scratch = new VmScratch();
+        var bundle = await scratch.BundleAsync("runtime-in-place", "cat", "/runtime-exe");
+        // A createRuntime hook is crun's child in the guest's namespaces: it writes what crun runs from into the
+        // container's root (its bundle path comes in the state on its stdin), and the container prints it.
+        const string hook = """read -r s; b=$(echo "$s" | tr , '\n' | grep '"bundle"' | cut -d'"' -f4); readlink /proc/$PPID/exe > "$b/rootfs/runtime-exe" """;
+        BundleConfig.Edit(bundle, config => config["hooks"] = new JsonObject
+        {
+            ["createRuntime"] = new JsonArray(new JsonObject { ["path"] = "/bin/busybox", ["args"] = new JsonArray("sh", "-c", hook) }),
+        });
+
+        await using (var task = await VmTask.CreateAsync("runtime-in-place", bundle, await scratch.OptionsAsync(fixture)))
+        {
+            await task.StartAsync();
+            var (status, _) = await task.WaitAsync();
+            Assert.Equal(0, status);
+            // A copy would read "/memfd:crun_cloned:/proc/self/exe (deleted)".
+            Assert.Equal("/usr/bin/crun\n", Encoding.UTF8.GetString(task.Output.Stdout()));
             await task.DeleteAsync();
         }
         scratch.AssertNothingLeft();
