@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Google.Protobuf;
 using Nerdbox.GuestAgent.Server;
 using Nerdbox.GuestAgent.Server.Grpc;
@@ -45,22 +44,15 @@ internal static class OtlpGrpcEndpoint
         if (signal == OtlpSignal.Metrics) return OtlpExport.Refuse(containerId, OtlpRefusal.NotRelayed, OtlpExport.NotRelayedMessage);
         const int max = OtlpExport.MaxRequestBytes;
         var tooLarge = $"the export message is larger than {max} bytes";
-        byte[]? body;
-        try
+        var body = await GrpcWire.ReadSingleMessageAsync(http.Request, max, http.RequestAborted);
+        switch (body.Fault)
         {
-            body = await BoundedBody.ReadAsync(http.Request.Body, max + 5, http.RequestAborted);
+            case GrpcWire.BodyFault.TooLarge: return OtlpExport.Refuse(containerId, OtlpRefusal.TooLarge, tooLarge);
+            case GrpcWire.BodyFault.NoMessage: return OtlpExport.Refuse(containerId, OtlpRefusal.Malformed, "no gRPC message in the call");
+            case GrpcWire.BodyFault.NotOneMessage: return OtlpExport.Refuse(containerId, OtlpRefusal.Malformed, "an export call carries exactly one gRPC message");
         }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            body = null;
-        }
-        if (body is null) return OtlpExport.Refuse(containerId, OtlpRefusal.TooLarge, tooLarge);
-        if (body.Length < 5) return OtlpExport.Refuse(containerId, OtlpRefusal.Malformed, "no gRPC message in the call");
-        var length = BinaryPrimitives.ReadUInt32BigEndian(body.AsSpan(1));
-        if (length > max) return OtlpExport.Refuse(containerId, OtlpRefusal.TooLarge, tooLarge);
-        if (body.Length != 5 + length) return OtlpExport.Refuse(containerId, OtlpRefusal.Malformed, "an export call carries exactly one gRPC message");
-        var message = body[5..];
-        if (body[0] == 1)
+        var message = body.Message;
+        if (body.Flag == 1)
         {
             var encoding = http.Request.Headers["grpc-encoding"].ToString();
             if (!encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase))
@@ -75,9 +67,9 @@ internal static class OtlpGrpcEndpoint
             }
             if (message is null) return OtlpExport.Refuse(containerId, OtlpRefusal.TooLarge, tooLarge + " once decompressed");
         }
-        else if (body[0] != 0)
+        else if (body.Flag != 0)
         {
-            return OtlpExport.Refuse(containerId, OtlpRefusal.Malformed, $"bad gRPC message flag {body[0]}");
+            return OtlpExport.Refuse(containerId, OtlpRefusal.Malformed, $"bad gRPC message flag {body.Flag}");
         }
         return OtlpExport.Export(containerId, signal, message, json: false);
     }

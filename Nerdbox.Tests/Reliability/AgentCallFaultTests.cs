@@ -1,6 +1,3 @@
-using System.Buffers.Binary;
-using System.Net;
-using System.Net.Http.Headers;
 using Nerdbox.Api.Contract;
 using Nerdbox.Api.System.V1;
 using Nerdbox.Engine.Vm;
@@ -108,33 +105,10 @@ public sealed class AgentCallFaultTests
         Timeout = TimeSpan.FromSeconds(60),
     };
 
-    /// <summary>The call's gRPC status code and message, from its trailers.</summary>
-    private static async Task<(int Code, string Message)> CallAsync(HttpClient http, string path, byte[] body, params (string Name, string Value)[] headers)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "http://agent" + path)
-        {
-            Content = new ByteArrayContent(body),
-            Version = HttpVersion.Version20,
-            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
-        request.Headers.TryAddWithoutValidation("te", "trailers");
-        foreach (var (name, value) in headers) request.Headers.TryAddWithoutValidation(name, value);
-        using var response = await http.SendAsync(request);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        await response.Content.ReadAsByteArrayAsync();
-        var status = response.TrailingHeaders.TryGetValues("grpc-status", out var s) ? s.Single() : "(none)";
-        var message = response.TrailingHeaders.TryGetValues("grpc-message", out var m) ? Uri.UnescapeDataString(m.Single()) : "";
-        return (int.Parse(status, System.Globalization.CultureInfo.InvariantCulture), message);
-    }
+    private static Task<(int Code, string Message)> CallAsync(HttpClient http, string path, byte[] body, params (string Name, string Value)[] headers) =>
+        RawGrpcFrames.CallAsync(http, "http://agent", path, body, headers);
 
-    private static byte[] Frame(byte[] message)
-    {
-        var frame = new byte[5 + message.Length];
-        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)message.Length);
-        message.CopyTo(frame, 5);
-        return frame;
-    }
+    private static byte[] Frame(byte[] message) => RawGrpcFrames.Frame(message);
 
     /// <summary>A protobuf message of <paramref name="size"/> bytes made of one unknown length-delimited field (15), which a parser keeps and ignores.</summary>
     private static byte[] UnknownField(int size)

@@ -285,6 +285,30 @@ public sealed class GuestWorkloadEndpointTests : IDisposable
         Assert.Equal(2UL, stats.SpansReceived);
     }
 
+    public static TheoryData<string, byte[], int, string> BadGrpcFraming => new()
+    {
+        { "no message", [], 3, "no gRPC message in the call" },
+        { "a cut-off message", [0, 0, 0, 0, 9, 1], 3, "exactly one gRPC message" },
+        { "two messages", [0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 3, "exactly one gRPC message" },
+        { "a declared length over the bound", [0, 0x7f, 0xff, 0xff, 0xff], 8, "larger than 4194304 bytes" },
+        { "an unknown message flag", [2, 0, 0, 0, 0], 3, "bad gRPC message flag 2" },
+        { "a compressed message without its encoding", [1, 0, 0, 0, 0], 3, "grpc-encoding '' is not supported" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadGrpcFraming))]
+    public async Task A_badly_framed_grpc_export_gets_a_status_naming_the_fault_and_is_counted(string what, byte[] body, int code, string detail)
+    {
+        await using var agent = await HostAgent.StartAsync("--workload-endpoint", "framing=0");
+        var (grpcUri, _) = agent.WorkloadEndpoint("framing");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+
+        var (status, message) = await RawGrpcFrames.CallAsync(http, grpcUri.ToString(), TraceExportPath, body);
+
+        Assert.True(status == code && message.Contains(detail, StringComparison.Ordinal), $"{what}: status {status}: {message}");
+        Assert.Equal(1UL, (await StatsOfAsync(agent, "framing")).RequestsRejected);
+    }
+
     [Fact]
     public async Task Spans_with_bad_ids_are_refused_one_by_one_and_answered_as_partial_success()
     {

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Grpc.Core;
 
 namespace Nerdbox.GuestAgent.Server.Grpc;
@@ -11,27 +10,21 @@ internal sealed class GrpcCall(GrpcCallContext context, int maxMessageBytes)
     /// <summary>The call's only request message; framing faults and oversize are the call's status, naming what was wrong.</summary>
     public async Task<T> ReadRequestAsync<T>(Marshaller<T> marshaller)
     {
-        byte[]? body;
+        var body = await GrpcWire.ReadSingleMessageAsync(context.Http.Request, maxMessageBytes, context.CancellationToken);
+        switch (body.Fault)
+        {
+            case GrpcWire.BodyFault.TooLarge:
+                throw new RpcException(new Status(StatusCode.ResourceExhausted, $"the request message is larger than {maxMessageBytes} bytes"));
+            case GrpcWire.BodyFault.NoMessage:
+                throw new RpcException(new Status(StatusCode.Internal, "the call carries no request message"));
+            case GrpcWire.BodyFault.NotOneMessage:
+                throw new RpcException(new Status(StatusCode.Internal, "the call must carry exactly one request message"));
+        }
+        if (body.Flag != 0)
+            throw new RpcException(new Status(StatusCode.Unimplemented, $"message flag {body.Flag}: the agent takes uncompressed messages only"));
         try
         {
-            body = await BoundedBody.ReadAsync(context.Http.Request.Body, GrpcWire.PrefixBytes + maxMessageBytes, context.CancellationToken);
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            body = null;
-        }
-        if (body is null)
-            throw new RpcException(new Status(StatusCode.ResourceExhausted, $"the request message is larger than {maxMessageBytes} bytes"));
-        if (body.Length < GrpcWire.PrefixBytes)
-            throw new RpcException(new Status(StatusCode.Internal, "the call carries no request message"));
-        if (body[0] != 0)
-            throw new RpcException(new Status(StatusCode.Unimplemented, $"message flag {body[0]}: the agent takes uncompressed messages only"));
-        var length = BinaryPrimitives.ReadUInt32BigEndian(body.AsSpan(1));
-        if (GrpcWire.PrefixBytes + (long)length != body.Length)
-            throw new RpcException(new Status(StatusCode.Internal, "the call must carry exactly one request message"));
-        try
-        {
-            return GrpcPayload.Read(marshaller, body.AsMemory(GrpcWire.PrefixBytes));
+            return GrpcPayload.Read(marshaller, body.Message);
         }
         catch (Google.Protobuf.InvalidProtocolBufferException e)
         {

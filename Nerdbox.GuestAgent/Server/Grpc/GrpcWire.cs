@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using Microsoft.AspNetCore.Http;
 
 namespace Nerdbox.GuestAgent.Server.Grpc;
 
@@ -16,6 +17,34 @@ internal static class GrpcWire
         BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)message.Length);
         message.CopyTo(frame.AsSpan(PrefixBytes));
         return frame;
+    }
+
+    /// <summary>What a unary call's body held: its one message and that message's flag, or the fault that kept it out.</summary>
+    public enum BodyFault { None, TooLarge, NoMessage, NotOneMessage }
+
+    public readonly record struct SingleMessage(BodyFault Fault, byte Flag, byte[] Message);
+
+    /// <summary>
+    /// Reads a unary call's whole body, never more than one message of <paramref name="maxMessageBytes"/> and its
+    /// prefix, and takes its one message out. Each caller answers the faults with its own protocol's statuses.
+    /// </summary>
+    public static async Task<SingleMessage> ReadSingleMessageAsync(HttpRequest request, int maxMessageBytes, CancellationToken ct)
+    {
+        byte[]? body;
+        try
+        {
+            body = await BoundedBody.ReadAsync(request.Body, PrefixBytes + maxMessageBytes, ct);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            body = null;
+        }
+        if (body is null) return new(BodyFault.TooLarge, 0, []);
+        if (body.Length < PrefixBytes) return new(BodyFault.NoMessage, 0, []);
+        var length = BinaryPrimitives.ReadUInt32BigEndian(body.AsSpan(1));
+        if (length > maxMessageBytes) return new(BodyFault.TooLarge, 0, []);
+        if (PrefixBytes + (long)length != body.Length) return new(BodyFault.NotOneMessage, 0, []);
+        return new(BodyFault.None, body[0], body[PrefixBytes..]);
     }
 
     /// <summary>Sets the status trailers; a response not started yet gets its headers from this call too.</summary>
