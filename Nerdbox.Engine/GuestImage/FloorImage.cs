@@ -30,16 +30,14 @@ public static class FloorImage
         var path = Path.Combine(directory, $"floor-{hash}.cpio");
         if (File.Exists(path)) return path;
         Directory.CreateDirectory(directory);
-        var temporary = path + ".tmp-" + Environment.ProcessId;
-        await using (var fs = File.Create(temporary))
-        using (var cpio = new CpioWriter(fs))
+        WholeFile.Write(path, stream =>
         {
+            using var cpio = new CpioWriter(stream);
             foreach (var d in new[] { "dev", "bin", "proc", "sys" }) cpio.Directory(d);
             cpio.CharDevice("dev/console", 5, 1);
             cpio.File("bin/busybox", content);
             cpio.File("init", Encoding.ASCII.GetBytes(InitScript));
-        }
-        File.Move(temporary, path, overwrite: true);
+        });
         return path;
     }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Nerdbox.Engine.Host;
 
 namespace Nerdbox.Engine.GuestImage;
 
@@ -45,16 +46,13 @@ public static class InputsSeen
     public static void Record(string imageDirectory, string described)
     {
         var path = Path.Combine(imageDirectory, FileName);
-        var temporary = path + ".tmp-" + Environment.ProcessId;
         try
         {
-            File.WriteAllText(temporary, described);
-            File.Move(temporary, path, overwrite: true);
+            WholeFile.WriteText(path, described);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Only a shortcut: without it the next check hashes the inputs again.
-            try { File.Delete(temporary); } catch (IOException) { }
         }
     }
 }

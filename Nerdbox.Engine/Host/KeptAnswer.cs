@@ -3,8 +3,8 @@ namespace Nerdbox.Engine.Host;
 /// <summary>
 /// An answer that is slow to get from the host (which kernel package apt names, the VMM's version line), kept in a
 /// small file with the key it was got under (a state of the host: apt's lists, a binary's size and time), so that a
-/// later process reuses it until the key changes. The file is a key line then an answer line, written whole and renamed
-/// into place; a missing, oversized or unreadable file is a miss.
+/// later process reuses it until the key changes. The file is a key line then an answer line, written whole
+/// (<see cref="WholeFile"/>); a missing, oversized or unreadable file is a miss.
 /// </summary>
 public static class KeptAnswer
 {
@@ -30,16 +30,6 @@ public static class KeptAnswer
     {
         if (key.Contains('\n') || answer.Contains('\n')) throw new ArgumentException("a kept key or answer is one line");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var temporary = path + ".tmp-" + Environment.ProcessId;
-        try
-        {
-            File.WriteAllText(temporary, key + "\n" + answer + "\n");
-            File.Move(temporary, path, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temporary); } catch (IOException) { }
-            throw;
-        }
+        WholeFile.WriteText(path, key + "\n" + answer + "\n");
     }
 }
