@@ -18,7 +18,6 @@ internal static unsafe partial class Libc
     public const ulong MS_NODEV = 4;
     public const ulong MS_NOEXEC = 8;
     public const ulong MS_REMOUNT = 32;
-    public const ulong MS_BIND = 4096;
     public const ulong MS_MOVE = 8192;
     public const ulong MS_REC = 16384;
 

@@ -29,14 +29,7 @@ public sealed class RuntimeBinaryTests(GuestImageFixture fixture)
             ["options"] = new JsonArray("bind", "rw"),
         }));
 
-        await using (var task = await VmTask.CreateAsync("runtime-binary", bundle, await scratch.OptionsAsync(fixture)))
-        {
-            await task.StartAsync();
-            var (status, _) = await task.WaitAsync();
-            Assert.Equal(0, status);
-            Assert.Equal("refused\n", Encoding.UTF8.GetString(task.Output.Stdout()));
-            await task.DeleteAsync();
-        }
+        Assert.Equal("refused\n", await StdoutOfAsync(scratch, "runtime-binary", bundle));
         scratch.AssertNothingLeft();
     }
 
@@ -53,15 +46,20 @@ public sealed class RuntimeBinaryTests(GuestImageFixture fixture)
             ["createRuntime"] = new JsonArray(new JsonObject { ["path"] = "/bin/busybox", ["args"] = new JsonArray("sh", "-c", hook) }),
         });
 
-        await using (var task = await VmTask.CreateAsync("runtime-in-place", bundle, await scratch.OptionsAsync(fixture)))
-        {
-            await task.StartAsync();
-            var (status, _) = await task.WaitAsync();
-            Assert.Equal(0, status);
-            // A copy would read "/memfd:crun_cloned:/proc/self/exe (deleted)".
-            Assert.Equal("/usr/bin/crun\n", Encoding.UTF8.GetString(task.Output.Stdout()));
-            await task.DeleteAsync();
-        }
+        // A copy would read "/memfd:crun_cloned:/proc/self/exe (deleted)".
+        Assert.Equal("/usr/bin/crun\n", await StdoutOfAsync(scratch, "runtime-in-place", bundle));
         scratch.AssertNothingLeft();
+    }
+
+    /// <summary>Runs the bundle's container to its exit, which must be 0, deletes it, and returns its stdout.</summary>
+    private async Task<string> StdoutOfAsync(VmScratch scratch, string id, string bundle)
+    {
+        await using var task = await VmTask.CreateAsync(id, bundle, await scratch.OptionsAsync(fixture));
+        await task.StartAsync();
+        var (status, _) = await task.WaitAsync();
+        Assert.Equal(0, status);
+        var stdout = Encoding.UTF8.GetString(task.Output.Stdout());
+        await task.DeleteAsync();
+        return stdout;
     }
 }
