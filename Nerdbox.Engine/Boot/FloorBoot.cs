@@ -14,8 +14,11 @@ public static class FloorBoot
     /// <summary>How often the console log is read for the line; the figure can be late by up to this much.</summary>
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(1);
 
-    /// <summary>Boots the bare VM once and returns VMM spawn to the line on its console; throws a <see cref="VmException"/> when it never comes.</summary>
-    public static async Task<TimeSpan> RunOnceAsync(string id, VmTaskOptions options, string floorInitrd, string disk, CancellationToken ct)
+    /// <summary>One bare VM's figures: VMM spawn to its line, and the VMM's anonymous resident memory then, in MiB (null when unreadable).</summary>
+    public sealed record Result(TimeSpan ToLine, double? VmmAnonMib);
+
+    /// <summary>Boots the bare VM once and measures it up to the line on its console; throws a <see cref="VmException"/> when the line never comes.</summary>
+    public static async Task<Result> RunOnceAsync(string id, VmTaskOptions options, string floorInitrd, string disk, CancellationToken ct)
     {
         var config = new VmConfig
         {
@@ -37,8 +40,9 @@ public static class FloorBoot
         try
         {
             var seen = await WaitForLineAsync(vm, timeout.Token);
+            var anon = vm.ProcessId is { } pid ? ProcessIdentity.AnonymousResidentMibOf(pid) : null;
             await vm.StopAsync(TimeSpan.FromSeconds(5));
-            return seen - vm.StartTimes.SpawnedUtc;
+            return new Result(seen - vm.StartTimes.SpawnedUtc, anon);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {

@@ -46,6 +46,21 @@ public sealed record ProcessIdentity(int Pid, long StartTicks)
         return TimeSpan.FromMilliseconds((user + system) * 10.0);
     }
 
+    /// <summary>
+    /// The process's anonymous resident memory (<c>RssAnon</c>), in MiB; null when it cannot be read. For a VMM this is the
+    /// guest RAM and the translated code it has touched (files it maps, such as the kernel it read, are not counted).
+    /// </summary>
+    public static double? AnonymousResidentMibOf(int pid)
+    {
+        foreach (var line in ReadProc(pid, "status").Split('\n'))
+        {
+            if (!line.StartsWith("RssAnon:", StringComparison.Ordinal)) continue;
+            var kib = line["RssAnon:".Length..].Trim().Split(' ')[0];
+            return long.TryParse(kib, NumberStyles.None, CultureInfo.InvariantCulture, out var k) ? Math.Round(k / 1024.0, 1) : null;
+        }
+        return null;
+    }
+
     /// <summary>The process's command line, arguments joined by spaces; empty when it cannot be read.</summary>
     public static string CommandLine(int pid) => ReadProc(pid, "cmdline").Replace('\0', ' ').Trim();
 

@@ -30,6 +30,9 @@ public sealed class CompareBenchTests(GuestImageFixture fixture)
             // Four times, B-A in ms and %, the p-value and its mark.
             Assert.Matches(@"^" + System.Text.RegularExpressions.Regex.Escape(phase) + @"\s+(\d+\.\d\s+){4}[+-]?\d+\.\d\s+[+-]?\d+\.\d%\s+\d\.\d{3} (\*\*|\*|~)$", row);
         }
+        // The VMMs' memory, read from each real VMM, in the same columns.
+        Assert.Matches(@"^" + System.Text.RegularExpressions.Regex.Escape(MemoryFigures.Name) + @"\s+(\d+\.\d\s+){4}[+-]?\d+\.\d\s+[+-]?\d+\.\d%\s+\d\.\d{3} (\*\*|\*|~)$",
+            Assert.Single(lines, l => l.StartsWith(MemoryFigures.Name + " ", StringComparison.Ordinal)));
         Assert.Contains(RankTest.Legend, r.Stdout);
         // Two boots of each side can never reach p<0.05, and the output says so.
         Assert.Contains("no difference can reach p<0.05", r.Stdout);
@@ -46,6 +49,7 @@ public sealed class CompareBenchTests(GuestImageFixture fixture)
         {
             Assert.Equal(2, root.GetProperty(side).GetProperty("boots").GetInt32());
             Assert.All(root.GetProperty(side).GetProperty("phases").EnumerateArray(), p => Assert.Equal(2, p.GetProperty("samplesMs").GetArrayLength()));
+            Assert.All(root.GetProperty(side).GetProperty("vmmAnonMemory").GetProperty("samplesMib").EnumerateArray(), m => Assert.InRange(m.GetDouble(), 20, 512 + 1024));
         }
         Assert.All(root.GetProperty("comparison").EnumerateArray(), c => Assert.InRange(c.GetProperty("p").GetDouble(), 0, 1));
 

@@ -42,8 +42,12 @@ internal sealed record BenchVm(string Backend, string? BackendReason, string Acc
         $"{Backend} ({Accelerator}), {Cpus} CPU{(Cpus == 1 ? "" : "s")}{(CpuModel is null ? "" : $" ({CpuModel})")}, {MemoryMib} MiB, kernel args: {(KernelArgs.Count == 0 ? "(none)" : string.Join(' ', KernelArgs))}{(Image.Length > 0 ? ", image " + Image : "")}{(Kernel.Length > 0 ? ", kernel " + Kernel : "")}";
 }
 
-/// <summary>One configuration's figures: its timed boots that finished, those that failed (left out), and each phase.</summary>
-internal sealed record BenchSide(BenchVm Vm, int Boots, int Failed, IReadOnlyList<PhaseFigures> Phases);
+/// <summary>One configuration's figures: its timed boots that finished, those that failed (left out), each phase, and the VMM's memory at the first output.</summary>
+internal sealed record BenchSide(BenchVm Vm, int Boots, int Failed, IReadOnlyList<PhaseFigures> Phases, MemoryFigures VmmAnonMemory)
+{
+    public static BenchSide Of(BenchVm vm, int failed, IReadOnlyList<BootPhases> runs, bool appReady) =>
+        new(vm, runs.Count, failed, PhaseFigures.From(runs, appReady), MemoryFigures.From(runs));
+}
 
 /// <summary><c>bench boot --json</c>.</summary>
 internal sealed record BootBenchReport(BenchHost Host, int Count, BenchSide Result)

@@ -42,7 +42,7 @@ public static class BootBench
         {
             Directory.Delete(bundle, true);
         }
-        var figures = new BenchSide(BenchVm.From(options), runs.Count, count - runs.Count, PhaseFigures.From(runs, appReady: readyWhen is not null));
+        var figures = BenchSide.Of(BenchVm.From(options), count - runs.Count, runs, appReady: readyWhen is not null);
         Console.WriteLine(Report(figures));
         if (PhaseFigures.AppReadyNote(runs, readyWhen) is { } note) Console.WriteLine(note);
         if (FailureNote.Length > 0) Console.WriteLine(FailureNote);
@@ -65,6 +65,11 @@ public static class BootBench
         sb.AppendLine($"{"phase",-20} {"median ms",10} {"p90 ms",10}");
         foreach (var p in figures.Phases.Where(p => p.SamplesMs.Count > 0))
             sb.AppendLine($"{p.Name,-20} {p.MedianMs,10:0.0} {p.P90Ms,10:0.0}");
+        if (figures.VmmAnonMemory.MedianMib is { } median)
+        {
+            sb.AppendLine($"{MemoryFigures.Name,-20} {median,10:0.0} {figures.VmmAnonMemory.P90Mib,10:0.0}");
+            sb.AppendLine(MemoryFigures.Note);
+        }
         return sb.ToString();
     }
 }

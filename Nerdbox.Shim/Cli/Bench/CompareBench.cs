@@ -23,7 +23,7 @@ public static class CompareBench
         public List<BootPhases> Runs { get; } = [];
         public int Failed { get; set; }
 
-        public BenchSide Figures() => new(BenchVm.From(Options), Runs.Count, Failed, PhaseFigures.From(Runs, appReady: Options.ReadyWhen is not null));
+        public BenchSide Figures() => BenchSide.Of(BenchVm.From(Options), Failed, Runs, appReady: Options.ReadyWhen is not null);
     }
 
     public static Command Create()

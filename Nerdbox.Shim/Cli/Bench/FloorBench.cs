@@ -16,7 +16,7 @@ namespace Nerdbox.Shim.Cli.Bench;
 /// </summary>
 public static class FloorBench
 {
-    private enum Kind { Floor, Run, Cli }
+    internal enum Kind { Floor, Run, Cli }
 
     private const string ReadyLine = "ready";
 
@@ -61,6 +61,9 @@ public static class FloorBench
     {
         var (options, bundle) = await PrepareAsync(request, ct);
         var samples = new Dictionary<Kind, List<double>> { [Kind.Floor] = [], [Kind.Run] = [], [Kind.Cli] = [] };
+        var memory = new Dictionary<Kind, List<double?>> { [Kind.Floor] = [], [Kind.Run] = [], [Kind.Cli] = [] };
+        // Each boot by the kind of the one before it: a boot inherits the host's memory state from it (see the README).
+        var after = new Dictionary<(Kind Kind, Kind Before), List<double>>();
         try
         {
             var floorInitrd = await FloorImage.EnsureAsync(Path.GetDirectoryName(options.Image.Directory)!, ct);
@@ -68,13 +71,18 @@ public static class FloorBench
             var disk = await RootfsDisk.BuildAsync(Path.Combine(bundle, "rootfs"), Path.Combine(bundle, "floor-disk.erofs"), ct);
             var runArgs = CliRunArgs(bundle, request, options);
             // The first boots pay for JIT and a cold page cache: one of each, untimed.
+            var before = Kind.Cli;
             foreach (var kind in Enum.GetValues<Kind>())
                 await OnceAsync(kind, $"warm-{kind}-{Environment.ProcessId}".ToLowerInvariant(), options, bundle, floorInitrd, disk, cli, runArgs, ct);
             foreach (var (i, kind) in Balanced(Enum.GetValues<Kind>(), count))
             {
-                var ms = await OnceAsync(kind, $"floor-{Environment.ProcessId}-{i}-{kind}".ToLowerInvariant(), options, bundle, floorInitrd, disk, cli, runArgs, ct);
+                var (ms, anonMib) = await OnceAsync(kind, $"floor-{Environment.ProcessId}-{i}-{kind}".ToLowerInvariant(), options, bundle, floorInitrd, disk, cli, runArgs, ct);
+                var previous = before;
+                before = kind;
                 if (ms is null) continue;
                 samples[kind].Add(Math.Round(ms.Value, 3));
+                memory[kind].Add(anonMib);
+                (after.TryGetValue((kind, previous), out var list) ? list : after[(kind, previous)] = []).Add(ms.Value);
                 Console.Error.WriteLine($"{kind.ToString().ToLowerInvariant()} {i + 1}/{count}: {ms:0} ms");
             }
         }
@@ -83,11 +91,12 @@ public static class FloorBench
             Directory.Delete(bundle, true);
         }
         Console.Write(Report(count, BenchVm.From(options), cli, samples));
+        Console.Write(MemoryAndOrder(memory, after));
         return samples.Values.All(s => s.Count > 0);
     }
 
-    /// <summary>One timed boot of <paramref name="kind"/>, in ms; null when it failed (counted, left out).</summary>
-    private static async Task<double?> OnceAsync(Kind kind, string id, VmTaskOptions options, string bundle, string floorInitrd, string disk,
+    /// <summary>One timed boot of <paramref name="kind"/>, in ms, and its VMM's anonymous memory in MiB where it is known; ms null when it failed (counted, left out).</summary>
+    private static async Task<(double? Ms, double? AnonMib)> OnceAsync(Kind kind, string id, VmTaskOptions options, string bundle, string floorInitrd, string disk,
         CliWall cli, IReadOnlyList<string> runArgs, CancellationToken ct)
     {
         switch (kind)
@@ -95,17 +104,20 @@ public static class FloorBench
             case Kind.Floor:
                 try
                 {
-                    return (await FloorBoot.RunOnceAsync(id, options, floorInitrd, disk, ct)).TotalMilliseconds;
+                    var floor = await FloorBoot.RunOnceAsync(id, options, floorInitrd, disk, ct);
+                    return (floor.ToLine.TotalMilliseconds, floor.VmmAnonMib);
                 }
                 catch (VmException e)
                 {
                     Failed($"bare VM {id}", e);
-                    return null;
+                    return (null, null);
                 }
             case Kind.Run:
-                return (await RunOnceAsync(id, bundle, options, null, ct))?.Phases.BootToOutput?.TotalMilliseconds;
+                var phases = (await RunOnceAsync(id, bundle, options, null, ct))?.Phases;
+                return (phases?.BootToOutput?.TotalMilliseconds, phases?.VmmAnonMibAtOutput);
             default:
-                return (await cli.RunOnceAsync([.. runArgs, "--id", id], ReadyLine, options.BootTimeout * 3, ct))?.TotalMilliseconds;
+                // A separate process: its VMM is not this benchmark's child, and its memory is not read.
+                return ((await cli.RunOnceAsync([.. runArgs, "--id", id], ReadyLine, options.BootTimeout * 3, ct))?.TotalMilliseconds, null);
         }
     }
 
@@ -121,6 +133,27 @@ public static class FloorBench
         .. request.KernelArgs.SelectMany(w => new[] { "--kernel-arg", w }),
     ];
 
+    private static readonly (Kind Kind, string Name)[] Rows = [(Kind.Floor, "floor"), (Kind.Run, "boot to output"), (Kind.Cli, "wall from CLI start")];
+
+    /// <summary>
+    /// The floor's and the run's VMM memory, and each kind's median by the kind of boot before it: the run touches
+    /// more memory than a bare VM, so after a bare VM part of it is memory that the host has not touched for a while.
+    /// </summary>
+    internal static string MemoryAndOrder(IReadOnlyDictionary<Kind, List<double?>> memory, IReadOnlyDictionary<(Kind Kind, Kind Before), List<double>> after)
+    {
+        var sb = new System.Text.StringBuilder();
+        var (floor, run) = (MemoryFigures.From(memory[Kind.Floor]), MemoryFigures.From(memory[Kind.Run]));
+        if (floor.MedianMib is { } f && run.MedianMib is { } r)
+            sb.AppendLine($"{MemoryFigures.Name} (median): floor {f:0.0} at its line, run {r:0.0} at its first output, run - floor {r - f:+0.0;-0.0;0.0}");
+        sb.AppendLine($"{"median ms by the boot before it",-32} {"after floor",14} {"after run",14} {"after cli",14}");
+        foreach (var (kind, name) in Rows)
+            sb.AppendLine($"{name,-32} " + string.Join(" ", Rows.Select(b => $"{Cell(after.TryGetValue((kind, b.Kind), out var s) ? s : []),14}")));
+        return sb.ToString();
+    }
+
+    private static string Cell(IReadOnlyList<double> samples) =>
+        samples.Count == 0 ? "-" : $"{Median(samples).ToString("0", CultureInfo.InvariantCulture)} ({samples.Count})";
+
     private static string Report(int count, BenchVm vm, CliWall cli, Dictionary<Kind, List<double>> samples)
     {
         var floor = samples[Kind.Floor];
@@ -129,7 +162,7 @@ public static class FloorBench
         var sb = new System.Text.StringBuilder();
         sb.AppendLine($"bench floor: {vm}; {count} timed boot(s) of each kind, {OrderNote}");
         sb.AppendLine($"{"what",-22} {"boots",5} {"median ms",10} {"p90 ms",10} {"median/floor",13} {"p90/floor",10}");
-        foreach (var (kind, name) in new[] { (Kind.Floor, "floor"), (Kind.Run, "boot to output"), (Kind.Cli, "wall from CLI start") })
+        foreach (var (kind, name) in Rows)
         {
             var s = samples[kind];
             var (median, p90) = (Median(s), s.Count == 0 ? double.NaN : Percentile([.. s.Order()], 0.9));

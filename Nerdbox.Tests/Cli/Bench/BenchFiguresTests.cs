@@ -23,12 +23,12 @@ public sealed class BenchFiguresTests
         p.ContainerStarted = Next();
         p.FirstOutput = Next();
         p.VmmCpuToOutput = TimeSpan.FromMilliseconds(ms * 3);
+        p.VmmAnonMibAtOutput = ms * 2;
         return p;
     }
 
     private static BenchSide Side(string kernelArg, params double[] phaseMs) =>
-        new(new BenchVm("qemu", "test", "tcg", 1, 512, kernelArg.Length == 0 ? [] : [kernelArg]), phaseMs.Length, 0,
-            PhaseFigures.From([.. phaseMs.Select(Boot)]));
+        BenchSide.Of(new BenchVm("qemu", "test", "tcg", 1, 512, kernelArg.Length == 0 ? [] : [kernelArg]), 0, [.. phaseMs.Select(Boot)], appReady: false);
 
     [Fact]
     public void Each_phase_has_its_samples_median_and_p90()
@@ -74,6 +74,9 @@ public sealed class BenchFiguresTests
         }
         // VMM start: A's median 103.5, B's 93.5; the samples are fully separated.
         Assert.EndsWith("-10.0    -9.7%    0.000 **", text.Split('\n').Single(l => l.StartsWith("VMM start")));
+        // The VMM's memory, in the same columns: A's median 207 MiB, B's 187.
+        Assert.EndsWith("-20.0    -9.7%    0.000 **", text.Split('\n').Single(l => l.StartsWith(MemoryFigures.Name + " ")));
+        Assert.Contains(MemoryFigures.Note, text);
         Assert.Contains(RankTest.Legend, text);
         Assert.DoesNotContain("no difference can reach", text);
     }
@@ -131,6 +134,43 @@ public sealed class BenchFiguresTests
         Assert.True(spawn.GetProperty("exact").GetBoolean());
         Assert.Equal("~", spawn.GetProperty("mark").GetString());
         Assert.Equal(PhaseFigures.Names.Count, root.GetProperty("comparison").GetArrayLength());
+        Assert.Equal([200.0, 204.0, 208.0], root.GetProperty("a").GetProperty("vmmAnonMemory").GetProperty("samplesMib").EnumerateArray().Select(e => e.GetDouble()));
+        Assert.Equal(182, root.GetProperty("b").GetProperty("vmmAnonMemory").GetProperty("medianMib").GetDouble());
+    }
+
+    [Fact]
+    public void A_boot_whose_VMM_memory_could_not_be_read_is_left_out_of_the_memory_figures_and_no_row_is_printed_without_any()
+    {
+        var unread = Boot(50);
+        unread.VmmAnonMibAtOutput = null;
+
+        Assert.Equal([20.0], MemoryFigures.From([Boot(10), unread]).SamplesMib);
+        var a = BenchSide.Of(new BenchVm("qemu", null, "tcg", 1, 512, []), 0, [unread, unread], appReady: false);
+        Assert.DoesNotContain(CompareTable.Render(2, a, a, PhaseComparison.Of(a, a)).Split('\n'), l => l.StartsWith(MemoryFigures.Name + " ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Bench_floor_gives_both_VMMs_memory_and_each_kinds_median_by_the_kind_of_boot_before_it()
+    {
+        var memory = new Dictionary<FloorBench.Kind, List<double?>>
+        {
+            [FloorBench.Kind.Floor] = [120, 124, null],
+            [FloorBench.Kind.Run] = [200, 210, 206],
+            [FloorBench.Kind.Cli] = [null, null, null],
+        };
+        var after = new Dictionary<(FloorBench.Kind, FloorBench.Kind), List<double>>
+        {
+            [(FloorBench.Kind.Run, FloorBench.Kind.Floor)] = [2400, 2440, 2420],
+            [(FloorBench.Kind.Run, FloorBench.Kind.Run)] = [2200],
+            [(FloorBench.Kind.Floor, FloorBench.Kind.Cli)] = [1300, 1320],
+        };
+
+        var lines = FloorBench.MemoryAndOrder(memory, after).Split('\n');
+
+        Assert.Contains(lines, l => l == MemoryFigures.Name + " (median): floor 122.0 at its line, run 206.0 at its first output, run - floor +84.0");
+        Assert.Matches(@"^boot to output\s+2420 \(3\)\s+2200 \(1\)\s+-$", lines.Single(l => l.StartsWith("boot to output", StringComparison.Ordinal)));
+        Assert.Matches(@"^floor\s+-\s+-\s+1310 \(2\)$", lines.Single(l => l.StartsWith("floor ", StringComparison.Ordinal)));
+        Assert.Matches(@"^wall from CLI start\s+-\s+-\s+-$", lines.Single(l => l.StartsWith("wall from CLI start", StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -157,7 +197,7 @@ public sealed class BenchFiguresTests
     [Fact]
     public void A_phase_no_boot_reached_is_null_in_json_not_an_error()
     {
-        var empty = new BenchSide(new BenchVm("qemu", null, "tcg", 1, 512, []), 0, 2, PhaseFigures.From([]));
+        var empty = BenchSide.Of(new BenchVm("qemu", null, "tcg", 1, 512, []), 2, [], appReady: false);
 
         using var doc = JsonDocument.Parse(BenchJson.Serialize(new BootBenchReport(BenchHost.Now(), 2, empty)));
 
