@@ -40,6 +40,15 @@ public sealed class BootPhases
     public Func<TimeSpan?>? VmmCpuTime;
 
     /// <summary>
+    /// The part of <see cref="VmmCpuToOutput"/> spent in the host's kernel: mostly the VMM's memory first touched. On a
+    /// host that hands free memory back to its hypervisor it shows whether a boot found the host's memory warm or cold.
+    /// </summary>
+    public TimeSpan? VmmSystemCpuToOutput;
+
+    /// <summary>Reads the VMM's system CPU time so far; set once the VMM runs.</summary>
+    public Func<TimeSpan?>? VmmSystemCpuTime;
+
+    /// <summary>
     /// The VMM's anonymous resident memory at the container's first output, in MiB: the guest RAM and translated code the
     /// boot touched. A host that hands free memory back to its own hypervisor makes each first touch of it slow, so
     /// on such a host this figure is time too; it varies far less than times do.
@@ -55,6 +64,7 @@ public sealed class BootPhases
         if (FirstOutput is not null) return;
         FirstOutput = DateTime.UtcNow;
         VmmCpuToOutput = VmmCpuTime?.Invoke();
+        VmmSystemCpuToOutput = VmmSystemCpuTime?.Invoke();
         VmmAnonMibAtOutput = VmmAnonMib?.Invoke();
     }
 

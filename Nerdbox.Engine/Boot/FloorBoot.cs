@@ -14,8 +14,11 @@ public static class FloorBoot
     /// <summary>How often the console log is read for the line; the figure can be late by up to this much.</summary>
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(1);
 
-    /// <summary>One bare VM's figures: VMM spawn to its line, and the VMM's anonymous resident memory then, in MiB (null when unreadable).</summary>
-    public sealed record Result(TimeSpan ToLine, double? VmmAnonMib);
+    /// <summary>
+    /// One bare VM's figures: VMM spawn to its line, and then the VMM's anonymous resident memory in MiB and its system CPU
+    /// time (each null when unreadable), as a run's <see cref="BootPhases"/> has them at its first output.
+    /// </summary>
+    public sealed record Result(TimeSpan ToLine, double? VmmAnonMib, TimeSpan? VmmSystemCpu);
 
     /// <summary>Boots the bare VM once and measures it up to the line on its console; throws a <see cref="VmException"/> when the line never comes.</summary>
     public static async Task<Result> RunOnceAsync(string id, VmTaskOptions options, string floorInitrd, string disk, CancellationToken ct)
@@ -40,9 +43,9 @@ public static class FloorBoot
         try
         {
             var seen = await WaitForLineAsync(vm, timeout.Token);
-            var anon = vm.ProcessId is { } pid ? ProcessIdentity.AnonymousResidentMibOf(pid) : null;
+            var (anon, system) = vm.ProcessId is { } pid ? (ProcessIdentity.AnonymousResidentMibOf(pid), ProcessIdentity.SystemCpuTimeOf(pid)) : (null, null);
             await vm.StopAsync(TimeSpan.FromSeconds(5));
-            return new Result(seen - vm.StartTimes.SpawnedUtc, anon);
+            return new Result(seen - vm.StartTimes.SpawnedUtc, anon, system);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {

@@ -79,6 +79,7 @@ public sealed class VmBoot : IAsyncDisposable
             Phases.VmmReady = _vm.StartTimes.ReadyUtc;
             var vmm = _vm;
             Phases.VmmCpuTime = () => vmm.ProcessId is { } pid ? ProcessIdentity.CpuTimeOf(pid) : null;
+            Phases.VmmSystemCpuTime = () => vmm.ProcessId is { } pid ? ProcessIdentity.SystemCpuTimeOf(pid) : null;
             Phases.VmmAnonMib = () => vmm.ProcessId is { } pid ? ProcessIdentity.AnonymousResidentMibOf(pid) : null;
         });
         var vm = _vm!;

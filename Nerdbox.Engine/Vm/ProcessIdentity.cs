@@ -34,7 +34,15 @@ public sealed record ProcessIdentity(int Pid, long StartTicks)
     /// The CPU time the process has used so far, user and system, over all its threads; null when it cannot be read.
     /// <c>/proc</c> counts it in USER_HZ ticks, 100 a second on Linux.
     /// </summary>
-    public static TimeSpan? CpuTimeOf(int pid)
+    public static TimeSpan? CpuTimeOf(int pid) => CpuTicks(pid) is { } t ? TimeSpan.FromMilliseconds((t.User + t.System) * 10.0) : null;
+
+    /// <summary>
+    /// The part of <see cref="CpuTimeOf"/> spent in the host kernel on the process's behalf: for a VMM mostly page faults,
+    /// memory first touched, and device I/O; null when it cannot be read.
+    /// </summary>
+    public static TimeSpan? SystemCpuTimeOf(int pid) => CpuTicks(pid) is { } t ? TimeSpan.FromMilliseconds(t.System * 10.0) : null;
+
+    private static (long User, long System)? CpuTicks(int pid)
     {
         var text = ReadProc(pid, "stat");
         var close = text.LastIndexOf(')');
@@ -43,7 +51,7 @@ public sealed record ProcessIdentity(int Pid, long StartTicks)
         // After comm: utime and stime are fields 14 and 15 of the whole line.
         if (fields.Length < 13 || !long.TryParse(fields[11], NumberStyles.None, CultureInfo.InvariantCulture, out var user)
             || !long.TryParse(fields[12], NumberStyles.None, CultureInfo.InvariantCulture, out var system)) return null;
-        return TimeSpan.FromMilliseconds((user + system) * 10.0);
+        return (user, system);
     }
 
     /// <summary>

@@ -22,11 +22,13 @@ public sealed class FloorBootTests(GuestImageFixture fixture)
         var bundle = await scratch.BundleAsync("floor", "true");
         var disk = await RootfsDisk.BuildAsync(Path.Combine(bundle, "rootfs"), Path.Combine(scratch.Root, "floor.erofs"), CancellationToken.None);
 
-        var (took, anonMib) = await FloorBoot.RunOnceAsync("floor", options, initrd, disk, CancellationToken.None);
+        var (took, anonMib, systemCpu) = await FloorBoot.RunOnceAsync("floor", options, initrd, disk, CancellationToken.None);
 
         Assert.True(took > TimeSpan.Zero, $"VMM spawn to the line took {took}");
         // The VMM held at least the guest kernel it loaded, and no more than the guest's RAM and its own code could fill.
         Assert.InRange(anonMib ?? 0, 20, options.MemoryMib + 1024);
+        Assert.NotNull(systemCpu);
+        Assert.InRange(systemCpu.Value, TimeSpan.Zero, took * 2);
         Assert.Equal(initrd, await FloorImage.EnsureAsync(scratch.Root, CancellationToken.None)); // cached, not rewritten
         var cpio = await File.ReadAllBytesAsync(initrd);
         foreach (var entry in new[] { "init\0", "bin/busybox\0", "dev/console\0", FloorImage.Line })
@@ -65,6 +67,7 @@ public sealed class FloorBootTests(GuestImageFixture fixture)
         Assert.Contains("executable: ", r.Stdout);
         Assert.Contains(FloorBench.OrderNote, r.Stdout);
         Assert.Contains(lines, l => l.StartsWith(MemoryFigures.Name + " (median): floor ", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith(PhaseFigures.VmmSystemCpuToOutput + " ms (median): floor ", StringComparison.Ordinal));
         // One boot of each kind: each follows exactly one kind, so each row has one figure and two dashes.
         foreach (var row in new[] { "floor", "boot to output", "wall from CLI start" })
             Assert.Matches(@"^" + row + @"\s+((\d+ \(1\)|-)\s*){3}$", lines.Single(l => l.StartsWith(row + " ", StringComparison.Ordinal) && l.Contains('(')));

@@ -40,7 +40,8 @@ internal static class CompareTable
         if (ma.MedianMib is not null || mb.MedianMib is not null)
             sb.AppendLine(Row(PhaseComparison.Of(MemoryFigures.Name, ma.SamplesMib, mb.SamplesMib), ma.MedianMib, ma.P90Mib, mb.MedianMib, mb.P90Mib));
         sb.AppendLine("times in ms; B-A: B's median minus A's (negative: B is faster); p: two-sided Mann-Whitney U test of the phase's samples");
-        sb.AppendLine($"{PhaseFigures.VmmCpuToOutput}: the VMM's CPU time (user+system) until the first output, which a loaded host stretches far less than wall times");
+        sb.AppendLine($"{PhaseFigures.VmmCpuToOutput}: the VMM's CPU time (user+system) until the first output, which a loaded host stretches far less than wall times;");
+        sb.AppendLine($"{PhaseFigures.VmmSystemCpuToOutput}: its system part, the host kernel's work for the VMM until the first output, above all the memory it touched first");
         sb.AppendLine(MemoryFigures.Note);
         sb.AppendLine(RankTest.Legend);
         if (RankTest.SmallestP(a.Boots, b.Boots) >= 0.05)

@@ -62,6 +62,7 @@ public static class FloorBench
         var (options, bundle) = await PrepareAsync(request, ct);
         var samples = new Dictionary<Kind, List<double>> { [Kind.Floor] = [], [Kind.Run] = [], [Kind.Cli] = [] };
         var memory = new Dictionary<Kind, List<double?>> { [Kind.Floor] = [], [Kind.Run] = [], [Kind.Cli] = [] };
+        var system = new Dictionary<Kind, List<double?>> { [Kind.Floor] = [], [Kind.Run] = [], [Kind.Cli] = [] };
         // Each boot by the kind of the one before it: a boot inherits the host's memory state from it (see the README).
         var after = new Dictionary<(Kind Kind, Kind Before), List<double>>();
         try
@@ -76,12 +77,13 @@ public static class FloorBench
                 await OnceAsync(kind, $"warm-{kind}-{Environment.ProcessId}".ToLowerInvariant(), options, bundle, floorInitrd, disk, cli, runArgs, ct);
             foreach (var (i, kind) in Balanced(Enum.GetValues<Kind>(), count))
             {
-                var (ms, anonMib) = await OnceAsync(kind, $"floor-{Environment.ProcessId}-{i}-{kind}".ToLowerInvariant(), options, bundle, floorInitrd, disk, cli, runArgs, ct);
+                var (ms, anonMib, systemMs) = await OnceAsync(kind, $"floor-{Environment.ProcessId}-{i}-{kind}".ToLowerInvariant(), options, bundle, floorInitrd, disk, cli, runArgs, ct);
                 var previous = before;
                 before = kind;
                 if (ms is null) continue;
                 samples[kind].Add(Math.Round(ms.Value, 3));
                 memory[kind].Add(anonMib);
+                system[kind].Add(systemMs);
                 (after.TryGetValue((kind, previous), out var list) ? list : after[(kind, previous)] = []).Add(ms.Value);
                 Console.Error.WriteLine($"{kind.ToString().ToLowerInvariant()} {i + 1}/{count}: {ms:0} ms");
             }
@@ -91,12 +93,15 @@ public static class FloorBench
             Directory.Delete(bundle, true);
         }
         Console.Write(Report(count, BenchVm.From(options), cli, samples));
-        Console.Write(MemoryAndOrder(memory, after));
+        Console.Write(MemoryAndOrder(memory, system, after));
         return samples.Values.All(s => s.Count > 0);
     }
 
-    /// <summary>One timed boot of <paramref name="kind"/>, in ms, and its VMM's anonymous memory in MiB where it is known; ms null when it failed (counted, left out).</summary>
-    private static async Task<(double? Ms, double? AnonMib)> OnceAsync(Kind kind, string id, VmTaskOptions options, string bundle, string floorInitrd, string disk,
+    /// <summary>
+    /// One timed boot of <paramref name="kind"/>, in ms, and where they are known its VMM's anonymous memory in MiB and system
+    /// CPU time in ms; ms null when it failed (counted, left out).
+    /// </summary>
+    private static async Task<(double? Ms, double? AnonMib, double? SystemMs)> OnceAsync(Kind kind, string id, VmTaskOptions options, string bundle, string floorInitrd, string disk,
         CliWall cli, IReadOnlyList<string> runArgs, CancellationToken ct)
     {
         switch (kind)
@@ -105,19 +110,19 @@ public static class FloorBench
                 try
                 {
                     var floor = await FloorBoot.RunOnceAsync(id, options, floorInitrd, disk, ct);
-                    return (floor.ToLine.TotalMilliseconds, floor.VmmAnonMib);
+                    return (floor.ToLine.TotalMilliseconds, floor.VmmAnonMib, floor.VmmSystemCpu?.TotalMilliseconds);
                 }
                 catch (VmException e)
                 {
                     Failed($"bare VM {id}", e);
-                    return (null, null);
+                    return (null, null, null);
                 }
             case Kind.Run:
                 var phases = (await RunOnceAsync(id, bundle, options, null, ct))?.Phases;
-                return (phases?.BootToOutput?.TotalMilliseconds, phases?.VmmAnonMibAtOutput);
+                return (phases?.BootToOutput?.TotalMilliseconds, phases?.VmmAnonMibAtOutput, phases?.VmmSystemCpuToOutput?.TotalMilliseconds);
             default:
                 // A separate process: its VMM is not this benchmark's child, and its memory is not read.
-                return ((await cli.RunOnceAsync([.. runArgs, "--id", id], ReadyLine, options.BootTimeout * 3, ct))?.TotalMilliseconds, null);
+                return ((await cli.RunOnceAsync([.. runArgs, "--id", id], ReadyLine, options.BootTimeout * 3, ct))?.TotalMilliseconds, null, null);
         }
     }
 
@@ -136,20 +141,23 @@ public static class FloorBench
     private static readonly (Kind Kind, string Name)[] Rows = [(Kind.Floor, "floor"), (Kind.Run, "boot to output"), (Kind.Cli, "wall from CLI start")];
 
     /// <summary>
-    /// The floor's and the run's VMM memory, and each kind's median by the kind of boot before it: the run touches
-    /// more memory than a bare VM, so after a bare VM part of it is memory that the host has not touched for a while.
+    /// The floor's and the run's VMM memory and system CPU time, and each kind's median by the kind of boot before it: the
+    /// run touches more memory than a bare VM, so after a bare VM part of it is memory that the host has not touched for a while.
     /// </summary>
-    internal static string MemoryAndOrder(IReadOnlyDictionary<Kind, List<double?>> memory, IReadOnlyDictionary<(Kind Kind, Kind Before), List<double>> after)
+    internal static string MemoryAndOrder(IReadOnlyDictionary<Kind, List<double?>> memory, IReadOnlyDictionary<Kind, List<double?>> systemMs,
+        IReadOnlyDictionary<(Kind Kind, Kind Before), List<double>> after)
     {
         var sb = new System.Text.StringBuilder();
-        var (floor, run) = (MemoryFigures.From(memory[Kind.Floor]), MemoryFigures.From(memory[Kind.Run]));
-        if (floor.MedianMib is { } f && run.MedianMib is { } r)
-            sb.AppendLine($"{MemoryFigures.Name} (median): floor {f:0.0} at its line, run {r:0.0} at its first output, run - floor {r - f:+0.0;-0.0;0.0}");
+        foreach (var (name, figures) in new[] { (MemoryFigures.Name, memory), (PhaseFigures.VmmSystemCpuToOutput + " ms", systemMs) })
+            if (MedianOf(figures[Kind.Floor]) is { } f && MedianOf(figures[Kind.Run]) is { } r)
+                sb.AppendLine(FormattableString.Invariant($"{name} (median): floor {f:0.0} at its line, run {r:0.0} at its first output, run - floor {r - f:+0.0;-0.0;0.0}"));
         sb.AppendLine($"{"median ms by the boot before it",-32} {"after floor",14} {"after run",14} {"after cli",14}");
         foreach (var (kind, name) in Rows)
             sb.AppendLine($"{name,-32} " + string.Join(" ", Rows.Select(b => $"{Cell(after.TryGetValue((kind, b.Kind), out var s) ? s : []),14}")));
         return sb.ToString();
     }
+
+    private static double? MedianOf(IEnumerable<double?> samples) => samples.OfType<double>().ToList() is { Count: > 0 } known ? Median(known) : null;
 
     private static string Cell(IReadOnlyList<double> samples) =>
         samples.Count == 0 ? "-" : $"{Median(samples).ToString("0", CultureInfo.InvariantCulture)} ({samples.Count})";

@@ -23,6 +23,7 @@ public sealed class BenchFiguresTests
         p.ContainerStarted = Next();
         p.FirstOutput = Next();
         p.VmmCpuToOutput = TimeSpan.FromMilliseconds(ms * 3);
+        p.VmmSystemCpuToOutput = TimeSpan.FromMilliseconds(ms / 2);
         p.VmmAnonMibAtOutput = ms * 2;
         return p;
     }
@@ -36,13 +37,14 @@ public sealed class BenchFiguresTests
         var figures = PhaseFigures.From([Boot(10), Boot(30), Boot(20)]);
 
         Assert.Equal(PhaseFigures.Names, figures.Select(f => f.Name));
-        Assert.Equal(9, figures.Count);
+        Assert.Equal(10, figures.Count);
         var spawn = figures[0];
         Assert.Equal([10.0, 30.0, 20.0], spawn.SamplesMs);
         Assert.Equal(20, spawn.MedianMs);
         Assert.Equal(30, spawn.P90Ms);
         Assert.Equal([70.0, 210.0, 140.0], figures.Single(f => f.Name == PhaseFigures.BootToOutput).SamplesMs);
-        Assert.Equal([30.0, 90.0, 60.0], figures[^1].SamplesMs);
+        Assert.Equal([30.0, 90.0, 60.0], figures.Single(f => f.Name == PhaseFigures.VmmCpuToOutput).SamplesMs);
+        Assert.Equal([5.0, 15.0, 10.0], figures[^1].SamplesMs);
     }
 
     [Fact]
@@ -150,7 +152,7 @@ public sealed class BenchFiguresTests
     }
 
     [Fact]
-    public void Bench_floor_gives_both_VMMs_memory_and_each_kinds_median_by_the_kind_of_boot_before_it()
+    public void Bench_floor_gives_both_VMMs_memory_and_system_CPU_and_each_kinds_median_by_the_kind_of_boot_before_it()
     {
         var memory = new Dictionary<FloorBench.Kind, List<double?>>
         {
@@ -165,9 +167,17 @@ public sealed class BenchFiguresTests
             [(FloorBench.Kind.Floor, FloorBench.Kind.Cli)] = [1300, 1320],
         };
 
-        var lines = FloorBench.MemoryAndOrder(memory, after).Split('\n');
+        var systemMs = new Dictionary<FloorBench.Kind, List<double?>>
+        {
+            [FloorBench.Kind.Floor] = [90, 110, 100],
+            [FloorBench.Kind.Run] = [null, 180, 160],
+            [FloorBench.Kind.Cli] = [null, null, null],
+        };
+
+        var lines = FloorBench.MemoryAndOrder(memory, systemMs, after).Split('\n');
 
         Assert.Contains(lines, l => l == MemoryFigures.Name + " (median): floor 122.0 at its line, run 206.0 at its first output, run - floor +84.0");
+        Assert.Contains(lines, l => l == PhaseFigures.VmmSystemCpuToOutput + " ms (median): floor 100.0 at its line, run 170.0 at its first output, run - floor +70.0");
         Assert.Matches(@"^boot to output\s+2420 \(3\)\s+2200 \(1\)\s+-$", lines.Single(l => l.StartsWith("boot to output", StringComparison.Ordinal)));
         Assert.Matches(@"^floor\s+-\s+-\s+1310 \(2\)$", lines.Single(l => l.StartsWith("floor ", StringComparison.Ordinal)));
         Assert.Matches(@"^wall from CLI start\s+-\s+-\s+-$", lines.Single(l => l.StartsWith("wall from CLI start", StringComparison.Ordinal)));
@@ -189,9 +199,11 @@ public sealed class BenchFiguresTests
         Assert.Equal(PhaseFigures.Names.Count, phases.GetArrayLength());
         Assert.Equal(15, phases[0].GetProperty("medianMs").GetDouble());
         Assert.Equal(20, phases[0].GetProperty("p90Ms").GetDouble());
-        Assert.Equal([70.0, 140.0], phases[phases.GetArrayLength() - 2].GetProperty("samplesMs").EnumerateArray().Select(e => e.GetDouble()));
-        Assert.Equal(PhaseFigures.VmmCpuToOutput, phases[phases.GetArrayLength() - 1].GetProperty("name").GetString());
-        Assert.Equal([30.0, 60.0], phases[phases.GetArrayLength() - 1].GetProperty("samplesMs").EnumerateArray().Select(e => e.GetDouble()));
+        Assert.Equal([70.0, 140.0], phases[phases.GetArrayLength() - 3].GetProperty("samplesMs").EnumerateArray().Select(e => e.GetDouble()));
+        Assert.Equal(PhaseFigures.VmmCpuToOutput, phases[phases.GetArrayLength() - 2].GetProperty("name").GetString());
+        Assert.Equal([30.0, 60.0], phases[phases.GetArrayLength() - 2].GetProperty("samplesMs").EnumerateArray().Select(e => e.GetDouble()));
+        Assert.Equal(PhaseFigures.VmmSystemCpuToOutput, phases[phases.GetArrayLength() - 1].GetProperty("name").GetString());
+        Assert.Equal([5.0, 10.0], phases[phases.GetArrayLength() - 1].GetProperty("samplesMs").EnumerateArray().Select(e => e.GetDouble()));
     }
 
     [Fact]
