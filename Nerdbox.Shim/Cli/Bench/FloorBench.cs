@@ -60,11 +60,7 @@ public static class FloorBench
     private static async Task<bool> OneBackendAsync(int count, VmRequest request, CliWall cli, CancellationToken ct)
     {
         var (options, bundle) = await PrepareAsync(request, ct);
-        var samples = new Dictionary<Kind, List<double>> { [Kind.Floor] = [], [Kind.Run] = [], [Kind.Cli] = [] };
-        var memory = new Dictionary<Kind, List<double?>> { [Kind.Floor] = [], [Kind.Run] = [], [Kind.Cli] = [] };
-        var system = new Dictionary<Kind, List<double?>> { [Kind.Floor] = [], [Kind.Run] = [], [Kind.Cli] = [] };
-        // Each boot by the kind of the one before it: a boot inherits the host's memory state from it (see the README).
-        var after = new Dictionary<(Kind Kind, Kind Before), List<double>>();
+        var boots = new List<Boot>();
         try
         {
             var floorInitrd = await FloorImage.EnsureAsync(Path.GetDirectoryName(options.Image.Directory)!, ct);
@@ -81,10 +77,7 @@ public static class FloorBench
                 var previous = before;
                 before = kind;
                 if (ms is null) continue;
-                samples[kind].Add(Math.Round(ms.Value, 3));
-                memory[kind].Add(anonMib);
-                system[kind].Add(systemMs);
-                (after.TryGetValue((kind, previous), out var list) ? list : after[(kind, previous)] = []).Add(ms.Value);
+                boots.Add(new Boot(kind, previous, Math.Round(ms.Value, 3), anonMib, systemMs));
                 Console.Error.WriteLine($"{kind.ToString().ToLowerInvariant()} {i + 1}/{count}: {ms:0} ms");
             }
         }
@@ -92,8 +85,9 @@ public static class FloorBench
         {
             Directory.Delete(bundle, true);
         }
+        var samples = Enum.GetValues<Kind>().ToDictionary(k => k, k => boots.Where(b => b.Kind == k).Select(b => b.Ms).ToList());
         Console.Write(Report(count, BenchVm.From(options), cli, samples));
-        Console.Write(MemoryAndOrder(memory, system, after));
+        Console.Write(MemoryAndOrder(boots));
         return samples.Values.All(s => s.Count > 0);
     }
 
@@ -141,23 +135,29 @@ public static class FloorBench
     private static readonly (Kind Kind, string Name)[] Rows = [(Kind.Floor, "floor"), (Kind.Run, "boot to output"), (Kind.Cli, "wall from CLI start")];
 
     /// <summary>
+    /// One timed boot that finished: its kind, the kind of the boot before it (a boot inherits the host's memory state from
+    /// it, see the README), its time, and where they are known its VMM's anonymous memory (MiB) and system CPU time (ms).
+    /// </summary>
+    internal sealed record Boot(Kind Kind, Kind Before, double Ms, double? AnonMib = null, double? SystemMs = null);
+
+    /// <summary>
     /// The floor's and the run's VMM memory and system CPU time, and each kind's median by the kind of boot before it: the
     /// run touches more memory than a bare VM, so after a bare VM part of it is memory that the host has not touched for a while.
     /// </summary>
-    internal static string MemoryAndOrder(IReadOnlyDictionary<Kind, List<double?>> memory, IReadOnlyDictionary<Kind, List<double?>> systemMs,
-        IReadOnlyDictionary<(Kind Kind, Kind Before), List<double>> after)
+    internal static string MemoryAndOrder(IReadOnlyList<Boot> boots)
     {
         var sb = new System.Text.StringBuilder();
-        foreach (var (name, figures) in new[] { (MemoryFigures.Name, memory), (PhaseFigures.VmmSystemCpuToOutput + " ms", systemMs) })
-            if (MedianOf(figures[Kind.Floor]) is { } f && MedianOf(figures[Kind.Run]) is { } r)
+        foreach (var (name, figure) in new (string, Func<Boot, double?>)[] { (MemoryFigures.Name, b => b.AnonMib), (PhaseFigures.VmmSystemCpuToOutput + " ms", b => b.SystemMs) })
+            if (MedianOf(boots, Kind.Floor, figure) is { } f && MedianOf(boots, Kind.Run, figure) is { } r)
                 sb.AppendLine(FormattableString.Invariant($"{name} (median): floor {f:0.0} at its line, run {r:0.0} at its first output, run - floor {r - f:+0.0;-0.0;0.0}"));
         sb.AppendLine($"{"median ms by the boot before it",-32} {"after floor",14} {"after run",14} {"after cli",14}");
         foreach (var (kind, name) in Rows)
-            sb.AppendLine($"{name,-32} " + string.Join(" ", Rows.Select(b => $"{Cell(after.TryGetValue((kind, b.Kind), out var s) ? s : []),14}")));
+            sb.AppendLine($"{name,-32} " + string.Join(" ", Rows.Select(before => $"{Cell([.. boots.Where(b => b.Kind == kind && b.Before == before.Kind).Select(b => b.Ms)]),14}")));
         return sb.ToString();
     }
 
-    private static double? MedianOf(IEnumerable<double?> samples) => samples.OfType<double>().ToList() is { Count: > 0 } known ? Median(known) : null;
+    private static double? MedianOf(IReadOnlyList<Boot> boots, Kind kind, Func<Boot, double?> figure) =>
+        boots.Where(b => b.Kind == kind).Select(figure).OfType<double>().ToList() is { Count: > 0 } known ? Median(known) : null;
 
     private static string Cell(IReadOnlyList<double> samples) =>
         samples.Count == 0 ? "-" : $"{Median(samples).ToString("0", CultureInfo.InvariantCulture)} ({samples.Count})";

@@ -154,33 +154,21 @@ public sealed class BenchFiguresTests
     [Fact]
     public void Bench_floor_gives_both_VMMs_memory_and_system_CPU_and_each_kinds_median_by_the_kind_of_boot_before_it()
     {
-        var memory = new Dictionary<FloorBench.Kind, List<double?>>
-        {
-            [FloorBench.Kind.Floor] = [120, 124, null],
-            [FloorBench.Kind.Run] = [200, 210, 206],
-            [FloorBench.Kind.Cli] = [null, null, null],
-        };
-        var after = new Dictionary<(FloorBench.Kind, FloorBench.Kind), List<double>>
-        {
-            [(FloorBench.Kind.Run, FloorBench.Kind.Floor)] = [2400, 2440, 2420],
-            [(FloorBench.Kind.Run, FloorBench.Kind.Run)] = [2200],
-            [(FloorBench.Kind.Floor, FloorBench.Kind.Cli)] = [1300, 1320],
-        };
+        const FloorBench.Kind Floor = FloorBench.Kind.Floor, Run = FloorBench.Kind.Run, Cli = FloorBench.Kind.Cli;
+        FloorBench.Boot[] boots =
+        [
+            new(Floor, Cli, 1300, 120, 90), new(Floor, Cli, 1320, 124, 110), new(Floor, Run, 1400, null, 100),
+            new(Run, Floor, 2400, 200, null), new(Run, Floor, 2440, 210, 180), new(Run, Floor, 2420, 206, 160), new(Run, Run, 2200),
+            new(Cli, Run, 2600),
+        ];
 
-        var systemMs = new Dictionary<FloorBench.Kind, List<double?>>
-        {
-            [FloorBench.Kind.Floor] = [90, 110, 100],
-            [FloorBench.Kind.Run] = [null, 180, 160],
-            [FloorBench.Kind.Cli] = [null, null, null],
-        };
-
-        var lines = FloorBench.MemoryAndOrder(memory, systemMs, after).Split('\n');
+        var lines = FloorBench.MemoryAndOrder(boots).Split('\n');
 
         Assert.Contains(lines, l => l == MemoryFigures.Name + " (median): floor 122.0 at its line, run 206.0 at its first output, run - floor +84.0");
         Assert.Contains(lines, l => l == PhaseFigures.VmmSystemCpuToOutput + " ms (median): floor 100.0 at its line, run 170.0 at its first output, run - floor +70.0");
         Assert.Matches(@"^boot to output\s+2420 \(3\)\s+2200 \(1\)\s+-$", lines.Single(l => l.StartsWith("boot to output", StringComparison.Ordinal)));
-        Assert.Matches(@"^floor\s+-\s+-\s+1310 \(2\)$", lines.Single(l => l.StartsWith("floor ", StringComparison.Ordinal)));
-        Assert.Matches(@"^wall from CLI start\s+-\s+-\s+-$", lines.Single(l => l.StartsWith("wall from CLI start", StringComparison.Ordinal)));
+        Assert.Matches(@"^floor\s+-\s+1400 \(1\)\s+1310 \(2\)$", lines.Single(l => l.StartsWith("floor ", StringComparison.Ordinal)));
+        Assert.Matches(@"^wall from CLI start\s+-\s+2600 \(1\)\s+-$", lines.Single(l => l.StartsWith("wall from CLI start", StringComparison.Ordinal)));
     }
 
     [Fact]
