@@ -1,3 +1,5 @@
+using Nerdbox.Engine.Vm;
+
 namespace Nerdbox.Engine.Boot;
 
 /// <summary>
@@ -36,8 +38,6 @@ public sealed class BootPhases
     /// </summary>
     public TimeSpan? VmmCpuToOutput;
 
-    /// <summary>Reads the VMM's CPU time so far; set once the VMM runs.</summary>
-    public Func<TimeSpan?>? VmmCpuTime;
 
     /// <summary>
     /// The part of <see cref="VmmCpuToOutput"/> spent in the host's kernel: mostly the VMM's memory first touched. On a
@@ -45,8 +45,6 @@ public sealed class BootPhases
     /// </summary>
     public TimeSpan? VmmSystemCpuToOutput;
 
-    /// <summary>Reads the VMM's system CPU time so far; set once the VMM runs.</summary>
-    public Func<TimeSpan?>? VmmSystemCpuTime;
 
     /// <summary>
     /// The VMM's anonymous resident memory at the container's first output, in MiB: the guest RAM and translated code the
@@ -55,17 +53,16 @@ public sealed class BootPhases
     /// </summary>
     public double? VmmAnonMibAtOutput;
 
-    /// <summary>Reads the VMM's anonymous resident memory now; set once the VMM runs.</summary>
-    public Func<double?>? VmmAnonMib;
+    /// <summary>Reads what the VMM has used so far (CPU, system CPU, memory), in one go; set once the VMM runs.</summary>
+    public Func<ProcessUsage?>? VmmUsage;
 
     /// <summary>The first output arrived: its time and the VMM's CPU time and memory by then, once.</summary>
     public void MarkFirstOutput()
     {
         if (FirstOutput is not null) return;
         FirstOutput = DateTime.UtcNow;
-        VmmCpuToOutput = VmmCpuTime?.Invoke();
-        VmmSystemCpuToOutput = VmmSystemCpuTime?.Invoke();
-        VmmAnonMibAtOutput = VmmAnonMib?.Invoke();
+        var usage = VmmUsage?.Invoke();
+        (VmmCpuToOutput, VmmSystemCpuToOutput, VmmAnonMibAtOutput) = (usage?.Cpu, usage?.SystemCpu, usage?.AnonMib);
     }
 
     /// <summary>Half the round trip that placed the guest's points: how far off they may be.</summary>

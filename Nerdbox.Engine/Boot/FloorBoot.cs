@@ -43,9 +43,9 @@ public static class FloorBoot
         try
         {
             var seen = await WaitForLineAsync(vm, timeout.Token);
-            var (anon, system) = vm.ProcessId is { } pid ? (ProcessIdentity.AnonymousResidentMibOf(pid), ProcessIdentity.SystemCpuTimeOf(pid)) : (null, null);
+            var usage = vm.ProcessId is { } pid ? ProcessIdentity.UsageOf(pid) : null;
             await vm.StopAsync(TimeSpan.FromSeconds(5));
-            return new Result(seen - vm.StartTimes.SpawnedUtc, anon, system);
+            return new Result(seen - vm.StartTimes.SpawnedUtc, usage?.AnonMib, usage?.SystemCpu);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {

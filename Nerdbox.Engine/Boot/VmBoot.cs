@@ -78,9 +78,7 @@ public sealed class VmBoot : IAsyncDisposable
             Phases.VmmSpawned = _vm.StartTimes.SpawnedUtc;
             Phases.VmmReady = _vm.StartTimes.ReadyUtc;
             var vmm = _vm;
-            Phases.VmmCpuTime = () => vmm.ProcessId is { } pid ? ProcessIdentity.CpuTimeOf(pid) : null;
-            Phases.VmmSystemCpuTime = () => vmm.ProcessId is { } pid ? ProcessIdentity.SystemCpuTimeOf(pid) : null;
-            Phases.VmmAnonMib = () => vmm.ProcessId is { } pid ? ProcessIdentity.AnonymousResidentMibOf(pid) : null;
+            Phases.VmmUsage = () => vmm.ProcessId is { } pid ? ProcessIdentity.UsageOf(pid) : null;
         });
         var vm = _vm!;
         bootSpan?.SetTag("nerdbox.vm.accelerator", vm.Accelerator);

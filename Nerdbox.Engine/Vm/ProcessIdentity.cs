@@ -31,34 +31,29 @@ public sealed record ProcessIdentity(int Pid, long StartTicks)
     public static long? StartTicksOf(int pid) => Stat(pid)?.StartTicks;
 
     /// <summary>
-    /// The CPU time the process has used so far, user and system, over all its threads; null when it cannot be read.
-    /// <c>/proc</c> counts it in USER_HZ ticks, 100 a second on Linux.
+    /// What the process has used so far, each part null when it cannot be read: its CPU time (user and system, over all
+    /// its threads; <c>/proc</c> counts it in USER_HZ ticks, 100 a second on Linux), the part of it spent in the kernel
+    /// on its behalf (for a VMM mostly page faults, memory first touched, and device I/O), and its anonymous resident
+    /// memory (<c>RssAnon</c>) in MiB: for a VMM the guest RAM and translated code it has touched, not the files it maps.
     /// </summary>
-    public static TimeSpan? CpuTimeOf(int pid) => CpuTicks(pid) is { } t ? TimeSpan.FromMilliseconds((t.User + t.System) * 10.0) : null;
-
-    /// <summary>
-    /// The part of <see cref="CpuTimeOf"/> spent in the host kernel on the process's behalf: for a VMM mostly page faults,
-    /// memory first touched, and device I/O; null when it cannot be read.
-    /// </summary>
-    public static TimeSpan? SystemCpuTimeOf(int pid) => CpuTicks(pid) is { } t ? TimeSpan.FromMilliseconds(t.System * 10.0) : null;
+    public static ProcessUsage UsageOf(int pid)
+    {
+        var ticks = CpuTicks(pid);
+        return new ProcessUsage(
+            ticks is { } t ? TimeSpan.FromMilliseconds((t.User + t.System) * 10.0) : null,
+            ticks is { } s ? TimeSpan.FromMilliseconds(s.System * 10.0) : null,
+            AnonymousResidentMibOf(pid));
+    }
 
     private static (long User, long System)? CpuTicks(int pid)
     {
-        var text = ReadProc(pid, "stat");
-        var close = text.LastIndexOf(')');
-        if (close < 0) return null;
-        var fields = text[(close + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
         // After comm: utime and stime are fields 14 and 15 of the whole line.
-        if (fields.Length < 13 || !long.TryParse(fields[11], NumberStyles.None, CultureInfo.InvariantCulture, out var user)
+        if (StatFields(pid) is not { } fields || fields.Length < 13 || !long.TryParse(fields[11], NumberStyles.None, CultureInfo.InvariantCulture, out var user)
             || !long.TryParse(fields[12], NumberStyles.None, CultureInfo.InvariantCulture, out var system)) return null;
         return (user, system);
     }
 
-    /// <summary>
-    /// The process's anonymous resident memory (<c>RssAnon</c>), in MiB; null when it cannot be read. For a VMM this is the
-    /// guest RAM and the translated code it has touched (files it maps, such as the kernel it read, are not counted).
-    /// </summary>
-    public static double? AnonymousResidentMibOf(int pid)
+    private static double? AnonymousResidentMibOf(int pid)
     {
         foreach (var line in ReadProc(pid, "status").Split('\n'))
         {
@@ -80,14 +75,18 @@ public sealed record ProcessIdentity(int Pid, long StartTicks)
 
     private static (char State, long StartTicks)? Stat(int pid)
     {
+        // After comm: state is field 3 of the whole line, starttime field 22.
+        if (StatFields(pid) is not { } fields || fields.Length < 20 || fields[0].Length != 1) return null;
+        return long.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out var start) ? (fields[0][0], start) : null;
+    }
+
+    /// <summary>The fields of <c>/proc/PID/stat</c> after comm; null when it cannot be read.</summary>
+    private static string[]? StatFields(int pid)
+    {
         // "pid (comm) state ppid ..." with comm free to hold spaces and parentheses: fields count from the last ')'.
         var text = ReadProc(pid, "stat");
         var close = text.LastIndexOf(')');
-        if (close < 0) return null;
-        var fields = text[(close + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        // After comm: state is field 3 of the whole line, starttime field 22.
-        if (fields.Length < 20 || fields[0].Length != 1) return null;
-        return long.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out var start) ? (fields[0][0], start) : null;
+        return close < 0 ? null : text[(close + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
     }
 
     private static string ReadProc(int pid, string file)
@@ -96,3 +95,6 @@ public sealed record ProcessIdentity(int Pid, long StartTicks)
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return ""; }
     }
 }
+
+/// <summary>What a process has used so far (<see cref="ProcessIdentity.UsageOf"/>); each part null when it could not be read.</summary>
+public sealed record ProcessUsage(TimeSpan? Cpu, TimeSpan? SystemCpu, double? AnonMib);
