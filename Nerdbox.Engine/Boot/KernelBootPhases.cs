@@ -15,7 +15,9 @@ public sealed record KernelPhase(string Name, long StartNs, long EndNs, IReadOnl
 /// <item><c>kernel.StartKernel</c>: start_kernel (architecture, memory, scheduler, console set-up) until the early initcalls run.</item>
 /// <item><c>kernel.Initcalls</c>, with one child per initcall level (<c>kernel.Initcalls.core</c>, ...), each from its level's
 /// start to the next one's; the early level also holds SMP bring-up and the driver core's set-up, which run between it and the next.</item>
-/// <item><c>kernel.InitramfsUnpack</c>: the initramfs unpacked (asynchronously, beside the initcalls).</item>
+/// <item><c>kernel.InitramfsUnpack</c>: the initramfs unpacked (asynchronously, beside the initcalls). On a guest with one
+/// CPU it runs only when what is beside it yields that CPU, so the levels and initcalls it overlaps are longer by its work:
+/// each says how much of it ran beside the unpack (<see cref="SharedWithAttribute"/>, <see cref="SharedMsAttribute"/>).</item>
 /// <item><c>kernel.FreeInitMemory</c>: init memory freed and kernel text write-protected.</item>
 /// <item><c>kernel.ExecInit</c>: /init exec'd until the agent's code runs.</item>
 /// </list>
@@ -30,6 +32,12 @@ public static class KernelBootPhases
 
     /// <summary>An initcall's span is this and its function's name: one of the kernel's own initcalls, a bounded set.</summary>
     public const string InitcallSpanPrefix = "kernel.Initcall.";
+
+    /// <summary>On a span of a guest with one CPU: the span that ran beside it and so took part of its time.</summary>
+    public const string SharedWithAttribute = "nerdbox.cpu.shared_with";
+
+    /// <summary>How many ms of the span the one CPU was shared with <see cref="SharedWithAttribute"/>'s span.</summary>
+    public const string SharedMsAttribute = "nerdbox.cpu.shared_ms";
 
     /// <summary>Kernel command-line words that print each initcall level's start to the log: ten lines, no measurable cost.</summary>
     public static readonly string[] LevelTraceArgs = ["trace_event=initcall:initcall_level", "tp_printk"];
@@ -91,14 +99,55 @@ public static class KernelBootPhases
         children.Add(new KernelPhase("kernel.FreeInitMemory", freeing, run.TimeNs, []));
         children.Add(new KernelPhase("kernel.ExecInit", run.TimeNs, end, []));
 
+        // With one CPU the unpack is not beside the boot but inside whatever it overlaps: say so on each.
+        var unpacked = OneCpu(records) ? FindUnpack(children) : null;
+        if (unpacked is not null) children = children.Select(c => MarkShared(c, unpacked)).ToList();
+
         var attributes = new Dictionary<string, object> { ["nerdbox.kernel.log_records"] = (long)records.Count };
         if (initcalls.Count > 0)
         {
             attributes["nerdbox.kernel.initcalls"] = (long)initcalls.Count;
-            attributes["nerdbox.kernel.slowest_initcalls"] = Slowest(initcalls, 10).Select(c => $"{c.Function} {c.DurationNs / 1e6:0.###} ms").ToArray();
+            attributes["nerdbox.kernel.slowest_initcalls"] = Slowest(initcalls, 10).Select(c => Describe(c, unpacked)).ToArray();
         }
         return new KernelPhase("kernel.Boot", 0, end, children) { Attributes = attributes };
     }
+
+    private static string Describe(Initcall c, KernelPhase? unpack)
+    {
+        var text = $"{c.Function} {c.DurationNs / 1e6:0.###} ms";
+        var shared = unpack is null ? 0 : Overlap(c.StartNs, c.StartNs + c.DurationNs, unpack);
+        return shared > 0 ? text + $" ({shared / 1e6:0.###} ms of it beside the initramfs unpack on the one CPU)" : text;
+    }
+
+    /// <summary>Whether the log says the kernel brought up exactly one CPU ("smp: Brought up 1 node, 1 CPU").</summary>
+    public static bool OneCpu(IEnumerable<KernelLogRecord> records)
+    {
+        var line = records.FirstOrDefault(r => r.Message.StartsWith("smp: Brought up ", StringComparison.Ordinal))?.Message;
+        return line is not null && line.EndsWith(", 1 CPU", StringComparison.Ordinal);
+    }
+
+    private static KernelPhase? FindUnpack(IEnumerable<KernelPhase> phases) =>
+        phases.SelectMany(p => p.Children.Prepend(p)).FirstOrDefault(p => p.Name == UnpackSpanName);
+
+    // Every stretch but the unpack and the ones that hold it whole (kernel.Initcalls) gets the time it shared, if any.
+    private static KernelPhase MarkShared(KernelPhase phase, KernelPhase unpack)
+    {
+        if (phase.Name == UnpackSpanName) return phase;
+        var marked = phase with { Children = phase.Children.Select(c => MarkShared(c, unpack)).ToList() };
+        var shared = Overlap(phase.StartNs, phase.EndNs, unpack);
+        if (shared <= 0 || phase.Children.Any(c => c.Name == UnpackSpanName)) return marked;
+        return marked with
+        {
+            Attributes = new Dictionary<string, object>(phase.Attributes)
+            {
+                [SharedWithAttribute] = UnpackSpanName,
+                [SharedMsAttribute] = Math.Round(shared / 1e6, 3),
+            },
+        };
+    }
+
+    private static long Overlap(long start, long end, KernelPhase other) =>
+        Math.Max(0, Math.Min(end, other.EndNs) - Math.Max(start, other.StartNs));
 
     /// <summary>The <paramref name="count"/> slowest initcalls, slowest first.</summary>
     public static IReadOnlyList<Initcall> Slowest(IEnumerable<Initcall> initcalls, int count) =>
@@ -150,12 +199,14 @@ public static class KernelBootPhases
             .Select(c => new KernelPhase(InitcallSpanPrefix + c.Function, c.StartNs, Math.Min(c.StartNs + c.DurationNs, to), []))
             .ToList();
 
+    private const string UnpackSpanName = "kernel.InitramfsUnpack";
+
     private static KernelPhase? Unpack(IReadOnlyList<KernelLogRecord> records, KernelLogRecord run)
     {
         var start = records.TakeWhile(r => r != run).FirstOrDefault(r => r.Message.StartsWith("Trying to unpack rootfs image as initramfs", StringComparison.Ordinal));
         if (start is null) return null;
         var done = records.SkipWhile(r => r != start).TakeWhile(r => r != run)
             .FirstOrDefault(r => r.Message.StartsWith("Freeing initrd memory", StringComparison.Ordinal));
-        return done is null ? null : new KernelPhase("kernel.InitramfsUnpack", start.TimeNs, Math.Max(start.TimeNs, done.TimeNs), []);
+        return done is null ? null : new KernelPhase(UnpackSpanName, start.TimeNs, Math.Max(start.TimeNs, done.TimeNs), []);
     }
 }

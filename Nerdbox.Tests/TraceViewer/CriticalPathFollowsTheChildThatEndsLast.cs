@@ -52,6 +52,26 @@ public sealed class CriticalPathFollowsTheChildThatEndsLast
     }
 
     [Fact]
+    public async Task A_step_that_shared_its_one_CPU_says_how_much_of_its_self_time_the_other_span_took()
+    {
+        // A level (10-90) with one initcall in it (20-50), and the initramfs unpack (5-60) beside them on one CPU.
+        var batches = Batches(new S(1, null, "root", 0, 100), new S(2, 1, "kernel.Initcalls.device", 10, 90, "nerdbox-vm"),
+            new S(3, 2, "kernel.Initcall.slow", 20, 50, "nerdbox-vm"), new S(4, 1, "kernel.InitramfsUnpack", 5, 60, "nerdbox-vm"));
+        foreach (var span in batches.SelectMany(b => b.ScopeSpans).SelectMany(s => s.Spans).Where(s => s.Name.StartsWith("kernel.Initcall", StringComparison.Ordinal)))
+            span.Attributes.Add(new OpenTelemetry.Proto.Common.V1.KeyValue { Key = "nerdbox.cpu.shared_with", Value = new() { StringValue = "kernel.InitramfsUnpack" } });
+        var trace = await new Nerdbox.TraceViewer.Sources.InMemoryOtlpSource(batches).GetAsync(null, TestContext.Current.CancellationToken);
+
+        var tree = TraceCommand.Render(trace, "tree");
+
+        var summary = tree.Split('\n').SkipWhile(l => !l.StartsWith("critical path")).Skip(1).Where(l => l.Length > 0).ToList();
+        Assert.Equal(3, summary.Count);
+        Assert.DoesNotContain("shared the CPU", summary[0]);
+        // The level's self time is 10-20 and 50-90; the unpack covers 10-20 and 50-60 of it.
+        Assert.Matches(@"^\s+50\.000 ms self\s+nerdbox-vm\s+kernel\.Initcalls\.device  \(20\.000 ms of it shared the CPU with kernel\.InitramfsUnpack\)$", summary[1]);
+        Assert.Matches(@"^\s+30\.000 ms self\s+nerdbox-vm\s+kernel\.Initcall\.slow  \(30\.000 ms of it shared the CPU with kernel\.InitramfsUnpack\)$", summary[2]);
+    }
+
+    [Fact]
     public async Task The_gantt_marks_the_critical_path_active()
     {
         var report = await MermaidCheck.AssertParsesAsync(TraceCommand.Render(await Sample(), "mermaid"));

@@ -60,6 +60,52 @@ public sealed class KernelLogBecomesPhases
     }
 
     [Fact]
+    public void On_one_CPU_what_ran_beside_the_initramfs_unpack_says_how_much_of_it_the_unpack_took()
+    {
+        // A real log of a one-CPU guest: crypto_kdf108_init (163 ms) waited while the unpack had the CPU.
+        var records = KernelLog.Parse(Fixture("initcall-debug.log"));
+        var run = records.Single(r => r.Message.StartsWith("Run ", StringComparison.Ordinal));
+        Assert.True(KernelBootPhases.OneCpu(records));
+
+        var kernel = KernelBootPhases.From(records, run.TimeNs + Ns(0.01), TimeSpan.FromMilliseconds(5))!;
+
+        IEnumerable<KernelPhase> All(KernelPhase p) => p.Children.SelectMany(All).Prepend(p);
+        var unpack = All(kernel).Single(p => p.Name == "kernel.InitramfsUnpack");
+        var kdf = All(kernel).Single(p => p.Name == "kernel.Initcall.crypto_kdf108_init");
+        Assert.Equal("kernel.InitramfsUnpack", kdf.Attributes[KernelBootPhases.SharedWithAttribute]);
+        // The unpack ran 0.693970-0.891512; the initcall 0.757342 on: 134.170 ms of it overlap.
+        Assert.Equal(134.170, (double)kdf.Attributes[KernelBootPhases.SharedMsAttribute], 3);
+        // Every span that overlaps the unpack says so, with the overlap it had; none other does.
+        foreach (var phase in All(kernel).Where(p => p != unpack && p.Name != "kernel.Boot" && p.Name != "kernel.Initcalls"))
+        {
+            var overlap = Math.Max(0, Math.Min(phase.EndNs, unpack.EndNs) - Math.Max(phase.StartNs, unpack.StartNs));
+            if (overlap > 0) Assert.Equal(overlap / 1e6, (double)phase.Attributes[KernelBootPhases.SharedMsAttribute], 3);
+            else Assert.False(phase.Attributes.ContainsKey(KernelBootPhases.SharedMsAttribute), phase.Name);
+        }
+        Assert.False(unpack.Attributes.ContainsKey(KernelBootPhases.SharedMsAttribute));
+        Assert.False(kernel.Children.Single(c => c.Name == "kernel.Initcalls").Attributes.ContainsKey(KernelBootPhases.SharedMsAttribute));
+        // The slowest initcalls say it too, so that none is blamed for the unpack's work.
+        var slowest = Assert.IsType<string[]>(kernel.Attributes["nerdbox.kernel.slowest_initcalls"]);
+        Assert.Contains("crypto_kdf108_init 163.312 ms (134.17 ms of it beside the initramfs unpack on the one CPU)", slowest);
+    }
+
+    [Fact]
+    public void With_more_than_one_CPU_the_unpack_runs_beside_the_boot_and_nothing_is_marked()
+    {
+        var text = Encoding.UTF8.GetString(Fixture("initcall-debug.log")).Replace("smp: Brought up 1 node, 1 CPU", "smp: Brought up 1 node, 2 CPUs");
+        var records = KernelLog.Parse(Encoding.UTF8.GetBytes(text));
+        var run = records.Single(r => r.Message.StartsWith("Run ", StringComparison.Ordinal));
+        Assert.False(KernelBootPhases.OneCpu(records));
+
+        var kernel = KernelBootPhases.From(records, run.TimeNs + Ns(0.01), TimeSpan.FromMilliseconds(5))!;
+
+        IEnumerable<KernelPhase> All(KernelPhase p) => p.Children.SelectMany(All).Prepend(p);
+        Assert.All(All(kernel), p => Assert.False(p.Attributes.ContainsKey(KernelBootPhases.SharedWithAttribute), p.Name));
+        var slowest = Assert.IsType<string[]>(kernel.Attributes["nerdbox.kernel.slowest_initcalls"]);
+        Assert.Contains("crypto_kdf108_init 163.312 ms", slowest);
+    }
+
+    [Fact]
     public void However_many_initcalls_the_log_claims_only_the_slowest_of_the_span_budget_become_spans()
     {
         var sb = new StringBuilder("<6>[    0.000000] Linux version 6.1\n<6>[    0.000001] initcall_level: level=early\n");

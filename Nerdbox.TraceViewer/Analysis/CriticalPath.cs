@@ -1,8 +1,16 @@
 using Nerdbox.TraceViewer.Model;
 namespace Nerdbox.TraceViewer.Analysis;
 
-/// <summary>One span on the critical path and how much of the path is its own work (not a child's).</summary>
-public sealed record CriticalPathStep(SpanNode Span, double SelfMs);
+/// <summary>
+/// One span on the critical path and how much of the path is its own work (not a child's): <paramref name="SelfMs"/>
+/// in all, made of <paramref name="SelfStretches"/> (start and end, unix ns).
+/// </summary>
+public sealed record CriticalPathStep(SpanNode Span, double SelfMs, IReadOnlyList<(long Start, long End)> SelfStretches)
+{
+    /// <summary>How much of the span's self time falls inside [<paramref name="start"/>, <paramref name="end"/>), in ms.</summary>
+    public double SelfMsWithin(long start, long end) =>
+        SelfStretches.Sum(s => Math.Max(0, Math.Min(s.End, end) - Math.Max(s.Start, start))) / 1e6;
+}
 
 /// <summary>
 /// The spans that decide when the trace ends, by Jaeger's definition (jaeger-ui's CriticalPath, from its
@@ -30,36 +38,37 @@ public static class CriticalPath
     /// <summary>The path in display order (depth first, by start), each span once with its total self time.</summary>
     public static IReadOnlyList<CriticalPathStep> Of(TraceModel trace)
     {
-        var self = new Dictionary<SpanNode, long>();
+        var self = new Dictionary<SpanNode, List<(long Start, long End)>>();
         // Roots lie inside the trace by definition, so they are not cut; the gaps between them are nobody's.
         var roots = trace.Roots.Select(r => new Window(r, r.StartUnixNano, r.EndUnixNano));
         WalkBack(roots, trace.StartUnixNano, trace.EndUnixNano, self);
-        return trace.Spans.Where(self.ContainsKey).Select(s => new CriticalPathStep(s, self[s] / 1e6)).ToList();
+        return trace.Spans.Where(self.ContainsKey).Select(s => new CriticalPathStep(s, self[s].Sum(x => x.End - x.Start) / 1e6, self[s])).ToList();
     }
 
     /// <summary>A span as the walk sees it: cut to its parent's window.</summary>
     private readonly record struct Window(SpanNode Span, long Start, long End);
 
-    private static void Walk(Window span, Dictionary<SpanNode, long> self)
+    private static void Walk(Window span, Dictionary<SpanNode, List<(long Start, long End)>> self)
     {
         var children = span.Span.Children.Select(c => Cut(c, span.Start, span.End)).OfType<Window>();
         self[span.Span] = WalkBack(children, span.Start, span.End, self);
     }
 
-    // Walks [from, to) back from its end through the children; returns the time no taken child covered.
-    private static long WalkBack(IEnumerable<Window> children, long from, long to, Dictionary<SpanNode, long> self)
+    // Walks [from, to) back from its end through the children; returns the stretches no taken child covered.
+    private static List<(long Start, long End)> WalkBack(IEnumerable<Window> children, long from, long to, Dictionary<SpanNode, List<(long Start, long End)>> self)
     {
         var left = children.OrderBy(c => c.Span, SpanOrder.Instance).ToList();
-        long uncovered = 0;
+        var uncovered = new List<(long Start, long End)>();
         var cursor = to;
         while (LastEndingBy(left, cursor) is { } next)
         {
             left.Remove(next);
-            uncovered += cursor - next.End;
+            if (cursor > next.End) uncovered.Add((next.End, cursor));
             Walk(next, self);
             cursor = next.Start;
         }
-        return uncovered + (cursor - from);
+        if (cursor > from) uncovered.Add((from, cursor));
+        return uncovered;
     }
 
     // The child that ends last at or before the cursor; the first in start order on a tie.

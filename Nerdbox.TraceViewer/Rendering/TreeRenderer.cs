@@ -40,8 +40,22 @@ public static class TreeRenderer
 
         sb.Append('\n').Append(Inv($"critical path, {Ms(path.Sum(s => s.SelfMs))} of {Ms(trace.DurationMs)} ms (self = time on the path spent in the span itself, not in a child):\n"));
         foreach (var step in path)
-            sb.Append(Inv($"  {Ms(step.SelfMs),10} ms self  {step.Span.Service.PadRight(serviceWidth)}  {OneLine(step.Span.Name)}\n"));
+            sb.Append(Inv($"  {Ms(step.SelfMs),10} ms self  {step.Span.Service.PadRight(serviceWidth)}  {OneLine(step.Span.Name)}{SharedCpu(trace, step)}\n"));
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// A span whose one CPU also ran another span's work beside it (<c>nerdbox.cpu.shared_with</c>, as the guest kernel's
+    /// initramfs unpack) did not spend all its self time on its own work: the path's line says how much of that self
+    /// time the other span overlapped.
+    /// </summary>
+    private static string SharedCpu(TraceModel trace, CriticalPathStep step)
+    {
+        if (!step.Span.Attributes.TryGetValue("nerdbox.cpu.shared_with", out var with)) return "";
+        var other = trace.Spans.FirstOrDefault(s => s.Name == with && s.Service == step.Span.Service && s != step.Span);
+        if (other is null) return "";
+        var shared = step.SelfMsWithin(other.StartUnixNano, other.EndUnixNano);
+        return shared > 0 ? Inv($"  ({Ms(shared)} ms of it shared the CPU with {OneLine(with)})") : "";
     }
 
     internal static string Ms(double ms) => ms.ToString("0.000", CultureInfo.InvariantCulture);
