@@ -54,8 +54,17 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "sync")]
     public static partial void Sync();
 
-    [LibraryImport(Lib, EntryPoint = "waitpid", SetLastError = true)]
-    public static partial int WaitPid(int pid, int* status, int options);
+    /// <summary>struct rusage: the two CPU times first, then fourteen longs of counters the agent does not read.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Rusage
+    {
+        public long UserSeconds, UserMicroseconds;
+        public long SystemSeconds, SystemMicroseconds;
+        public fixed long Counters[14];
+    }
+
+    [LibraryImport(Lib, EntryPoint = "wait4", SetLastError = true)]
+    public static partial int Wait4(int pid, int* status, int options, Rusage* usage);
 
     [LibraryImport(Lib, EntryPoint = "clock_gettime")]
     public static partial int ClockGetTime(int clockId, Timespec* ts);

@@ -13,7 +13,7 @@ internal static class ChildProcess
 {
     private static readonly string[] DefaultEnv = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"];
 
-    public sealed record Result(int ExitCode, string Output);
+    public sealed record Result(int ExitCode, string Output, ChildExit Exit);
 
     /// <summary>A pipe whose read end stays with the agent; the write end goes to the child.</summary>
     public sealed class Pipe : IDisposable
@@ -87,8 +87,8 @@ internal static class ChildProcess
         output.CloseWrite();
         await using var reader = output.OpenRead();
         var text = await new StreamReader(reader, Encoding.UTF8).ReadToEndAsync(ct);
-        var status = await ChildReaper.Instance.WaitAsync(pid);
-        return new Result(ChildReaper.ExitCode(status), text);
+        var exit = await ChildReaper.Instance.WaitAsync(pid);
+        return new Result(exit.ExitCode, text, exit);
     }
 
     private static unsafe byte** ToCStringArray(IReadOnlyList<string> items, List<IntPtr> allocations)

@@ -2,8 +2,14 @@ using Nerdbox.GuestAgent.Native;
 
 namespace Nerdbox.GuestAgent.Tasks;
 
+/// <summary>How a child ended (its raw wait status) and the CPU time it used, its waited-for children's included.</summary>
+internal readonly record struct ChildExit(int Status, TimeSpan UserCpu, TimeSpan SystemCpu)
+{
+    public int ExitCode => ChildReaper.ExitCode(Status);
+}
+
 /// <summary>
-/// The one place that calls waitpid. As PID 1 (or a child subreaper on a host) the agent inherits
+/// The one place that waits for children. As PID 1 (or a child subreaper on a host) the agent inherits
 /// every orphan, the container's init among them, so it reaps all children on one thread and hands
 /// each exit status to whoever waits for that pid, even when the child exited before the wait began.
 /// </summary>
@@ -13,8 +19,8 @@ internal sealed class ChildReaper
 
     private const int MaxUnclaimed = 4096;
     private readonly object _lock = new();
-    private readonly Dictionary<int, TaskCompletionSource<int>> _waiters = new();
-    private readonly Dictionary<int, int> _unclaimed = new();
+    private readonly Dictionary<int, TaskCompletionSource<ChildExit>> _waiters = new();
+    private readonly Dictionary<int, ChildExit> _unclaimed = new();
     private readonly Queue<int> _unclaimedOrder = new();
     private readonly SemaphoreSlim _childAdded = new(0);
     private int _started;
@@ -30,14 +36,14 @@ internal sealed class ChildReaper
     /// <summary>Call after spawning a child, so the reaper stops idling.</summary>
     public void ChildSpawned() => _childAdded.Release();
 
-    /// <summary>The raw wait status of <paramref name="pid"/> once it exits.</summary>
-    public Task<int> WaitAsync(int pid)
+    /// <summary>How <paramref name="pid"/> ended, once it exits.</summary>
+    public Task<ChildExit> WaitAsync(int pid)
     {
         lock (_lock)
         {
-            if (_unclaimed.Remove(pid, out var status)) return Task.FromResult(status);
+            if (_unclaimed.Remove(pid, out var exit)) return Task.FromResult(exit);
             if (!_waiters.TryGetValue(pid, out var tcs))
-                _waiters[pid] = tcs = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _waiters[pid] = tcs = new TaskCompletionSource<ChildExit>(TaskCreationOptions.RunContinuationsAsynchronously);
             return tcs.Task;
         }
     }
@@ -54,10 +60,11 @@ internal sealed class ChildReaper
         while (true)
         {
             int status;
-            var pid = Libc.WaitPid(-1, &status, 0);
+            Libc.Rusage usage;
+            var pid = Libc.Wait4(-1, &status, 0, &usage);
             if (pid > 0)
             {
-                Deliver(pid, status);
+                Deliver(pid, new ChildExit(status, Cpu(usage.UserSeconds, usage.UserMicroseconds), Cpu(usage.SystemSeconds, usage.SystemMicroseconds)));
                 continue;
             }
             var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
@@ -67,19 +74,21 @@ internal sealed class ChildReaper
         }
     }
 
-    private void Deliver(int pid, int status)
+    private static TimeSpan Cpu(long seconds, long microseconds) => TimeSpan.FromTicks(seconds * TimeSpan.TicksPerSecond + microseconds * 10);
+
+    private void Deliver(int pid, ChildExit exit)
     {
-        TaskCompletionSource<int>? tcs;
+        TaskCompletionSource<ChildExit>? tcs;
         lock (_lock)
         {
             if (!_waiters.Remove(pid, out tcs))
             {
-                _unclaimed[pid] = status;
+                _unclaimed[pid] = exit;
                 _unclaimedOrder.Enqueue(pid);
                 while (_unclaimedOrder.Count > MaxUnclaimed) _unclaimed.Remove(_unclaimedOrder.Dequeue());
                 return;
             }
         }
-        tcs.TrySetResult(status);
+        tcs.TrySetResult(exit);
     }
 }

@@ -58,8 +58,9 @@ internal sealed class Container
             stderr.CloseWrite();
             _ = Output.PumpAsync(stdout.OpenRead(), OutputStream.Stdout);
             _ = Output.PumpAsync(stderr.OpenRead(), OutputStream.Stderr);
-            var status = ChildReaper.ExitCode(await ChildReaper.Instance.WaitAsync(crunPid));
-            if (status != 0) throw new CrunException("create", status, ReadLog());
+            var exit = await ChildReaper.Instance.WaitAsync(crunPid);
+            RecordCpu(span, exit);
+            if (exit.ExitCode != 0) throw new CrunException("create", exit.ExitCode, ReadLog());
             Pid = int.Parse(File.ReadAllText(pidFile).Trim());
             span?.SetTag("process.pid", Pid);
             Status = TaskStatus.Created;
@@ -74,9 +75,9 @@ internal sealed class Container
 
     private async Task WatchExitAsync()
     {
-        var status = await ChildReaper.Instance.WaitAsync(Pid);
+        var exit = await ChildReaper.Instance.WaitAsync(Pid);
         Status = TaskStatus.Stopped;
-        _exited.TrySetResult((ChildReaper.ExitCode(status), Init.BootClock.WallNs()));
+        _exited.TrySetResult((exit.ExitCode, Init.BootClock.WallNs()));
     }
 
     public async Task StartAsync()
@@ -136,6 +137,7 @@ internal sealed class Container
         try
         {
             var result = await ChildProcess.RunAsync(_crun, Global(args));
+            RecordCpu(span, result.Exit);
             if (result.ExitCode != 0) throw new CrunException(args[0], result.ExitCode, (result.Output + ReadLog()).Trim());
         }
         catch (Exception e)
@@ -144,6 +146,19 @@ internal sealed class Container
             throw;
         }
     }
+
+    /// <summary>
+    /// The crun process's own CPU time on its span (with any child it waited for; not the container's init, which it
+    /// leaves running): what of the span's time crun itself used, in user space and in the guest's kernel.
+    /// </summary>
+    private static void RecordCpu(Activity? span, ChildExit exit)
+    {
+        span?.SetTag(CpuUserAttribute, Math.Round(exit.UserCpu.TotalMilliseconds, 3));
+        span?.SetTag(CpuSystemAttribute, Math.Round(exit.SystemCpu.TotalMilliseconds, 3));
+    }
+
+    public const string CpuUserAttribute = "nerdbox.process.cpu.user_ms";
+    public const string CpuSystemAttribute = "nerdbox.process.cpu.system_ms";
 
     private string ReadLog()
     {
