@@ -1,4 +1,5 @@
 using System.Globalization;
+using Nerdbox.Telemetry.Tracing;
 
 namespace Nerdbox.Engine.Boot;
 
@@ -17,7 +18,7 @@ public sealed record KernelPhase(string Name, long StartNs, long EndNs, IReadOnl
 /// start to the next one's; the early level also holds SMP bring-up and the driver core's set-up, which run between it and the next.</item>
 /// <item><c>kernel.InitramfsUnpack</c>: the initramfs unpacked (asynchronously, beside the initcalls). On a guest with one
 /// CPU it runs only when what is beside it yields that CPU, so the levels and initcalls it overlaps are longer by its work:
-/// each says how much of it ran beside the unpack (<see cref="SharedWithAttribute"/>, <see cref="SharedMsAttribute"/>).</item>
+/// each says how much of it ran beside the unpack (<see cref="SharedCpuAttributes"/>).</item>
 /// <item><c>kernel.FreeInitMemory</c>: init memory freed and kernel text write-protected.</item>
 /// <item><c>kernel.ExecInit</c>: /init exec'd until the agent's code runs.</item>
 /// </list>
@@ -32,12 +33,6 @@ public static class KernelBootPhases
 
     /// <summary>An initcall's span is this and its function's name: one of the kernel's own initcalls, a bounded set.</summary>
     public const string InitcallSpanPrefix = "kernel.Initcall.";
-
-    /// <summary>On a span of a guest with one CPU: the span that ran beside it and so took part of its time.</summary>
-    public const string SharedWithAttribute = "nerdbox.cpu.shared_with";
-
-    /// <summary>How many ms of the span the one CPU was shared with <see cref="SharedWithAttribute"/>'s span.</summary>
-    public const string SharedMsAttribute = "nerdbox.cpu.shared_ms";
 
     /// <summary>Kernel command-line words that print each initcall level's start to the log: ten lines, no measurable cost.</summary>
     public static readonly string[] LevelTraceArgs = ["trace_event=initcall:initcall_level", "tp_printk"];
@@ -140,8 +135,8 @@ public static class KernelBootPhases
         {
             Attributes = new Dictionary<string, object>(phase.Attributes)
             {
-                [SharedWithAttribute] = UnpackSpanName,
-                [SharedMsAttribute] = Math.Round(shared / 1e6, 3),
+                [SharedCpuAttributes.With] = UnpackSpanName,
+                [SharedCpuAttributes.Ms] = Math.Round(shared / 1e6, 3),
             },
         };
     }

@@ -1,5 +1,6 @@
 using Nerdbox.Shim.Cli;
 using Nerdbox.TraceViewer;
+using Nerdbox.Telemetry.Tracing;
 using static Nerdbox.Tests.TraceViewer.Otlp;
 
 namespace Nerdbox.Tests.TraceViewer;
@@ -54,11 +55,13 @@ public sealed class CriticalPathFollowsTheChildThatEndsLast
     [Fact]
     public async Task A_step_that_shared_its_one_CPU_says_how_much_of_its_self_time_the_other_span_took()
     {
-        // A level (10-90) with one initcall in it (20-50), and the initramfs unpack (5-60) beside them on one CPU.
+        // A level (10-90) with one initcall in it (20-50), and the initramfs unpack (5-60) beside them on one CPU; another
+        // VM's unpack (0-5, under a root of its own) comes first by start but overlaps neither.
         var batches = Batches(new S(1, null, "root", 0, 100), new S(2, 1, "kernel.Initcalls.device", 10, 90, "nerdbox-vm"),
-            new S(3, 2, "kernel.Initcall.slow", 20, 50, "nerdbox-vm"), new S(4, 1, "kernel.InitramfsUnpack", 5, 60, "nerdbox-vm"));
+            new S(3, 2, "kernel.Initcall.slow", 20, 50, "nerdbox-vm"), new S(4, 1, "kernel.InitramfsUnpack", 5, 60, "nerdbox-vm"),
+            new S(5, null, "other", 0, 5), new S(6, 5, "kernel.InitramfsUnpack", 0, 5, "nerdbox-vm"));
         foreach (var span in batches.SelectMany(b => b.ScopeSpans).SelectMany(s => s.Spans).Where(s => s.Name.StartsWith("kernel.Initcall", StringComparison.Ordinal)))
-            span.Attributes.Add(new OpenTelemetry.Proto.Common.V1.KeyValue { Key = "nerdbox.cpu.shared_with", Value = new() { StringValue = "kernel.InitramfsUnpack" } });
+            span.Attributes.Add(new OpenTelemetry.Proto.Common.V1.KeyValue { Key = SharedCpuAttributes.With, Value = new() { StringValue = "kernel.InitramfsUnpack" } });
         var trace = await new Nerdbox.TraceViewer.Sources.InMemoryOtlpSource(batches).GetAsync(null, TestContext.Current.CancellationToken);
 
         var tree = TraceCommand.Render(trace, "tree");

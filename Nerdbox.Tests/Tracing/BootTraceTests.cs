@@ -1,5 +1,6 @@
 using Nerdbox.Engine.Tasks;
 using Nerdbox.Telemetry;
+using Nerdbox.Telemetry.Tracing;
 using Nerdbox.Engine.Vm;
 using Nerdbox.Tests.Fixture;
 using Nerdbox.Tests.Infrastructure;
@@ -97,15 +98,15 @@ public sealed class BootTraceTests(GuestImageFixture fixture)
 
         // On this one-CPU guest the initramfs unpack overlaps the initcall levels: each level it overlapped says for how long.
         var unpack = guest.Single(g => g.Span.Name == "kernel.InitramfsUnpack").Span;
-        var shared = guest.Where(g => g.Span.Attributes.Any(a => a.Key == "nerdbox.cpu.shared_with")).ToList();
+        var shared = guest.Where(g => g.Span.Attributes.Any(a => a.Key == SharedCpuAttributes.With)).ToList();
         Assert.Contains(shared, g => g.Span.Name.StartsWith("kernel.Initcalls.", StringComparison.Ordinal));
         Assert.All(shared, g =>
         {
             var attrs = g.Span.Attributes.ToDictionary(a => a.Key, a => a.Value);
-            Assert.Equal("kernel.InitramfsUnpack", attrs["nerdbox.cpu.shared_with"].StringValue);
+            Assert.Equal("kernel.InitramfsUnpack", attrs[SharedCpuAttributes.With].StringValue);
             var overlapMs = (Math.Min(g.Span.EndTimeUnixNano, unpack.EndTimeUnixNano) - (double)Math.Max(g.Span.StartTimeUnixNano, unpack.StartTimeUnixNano)) / 1e6;
-            Assert.InRange(attrs["nerdbox.cpu.shared_ms"].DoubleValue, 0.001, (g.Span.EndTimeUnixNano - g.Span.StartTimeUnixNano) / 1e6 + 0.001);
-            Assert.InRange(attrs["nerdbox.cpu.shared_ms"].DoubleValue, overlapMs - 1, overlapMs + 1);
+            Assert.InRange(attrs[SharedCpuAttributes.Ms].DoubleValue, 0.001, (g.Span.EndTimeUnixNano - g.Span.StartTimeUnixNano) / 1e6 + 0.001);
+            Assert.InRange(attrs[SharedCpuAttributes.Ms].DoubleValue, overlapMs - 1, overlapMs + 1);
         });
 
         // Host spans nest too: each one's parent is in the trace and was still open when the child began.

@@ -1,4 +1,5 @@
 using System.Text;
+using Nerdbox.Telemetry.Tracing;
 
 namespace Nerdbox.Tests.Tracing;
 
@@ -72,18 +73,18 @@ public sealed class KernelLogBecomesPhases
         IEnumerable<KernelPhase> All(KernelPhase p) => p.Children.SelectMany(All).Prepend(p);
         var unpack = All(kernel).Single(p => p.Name == "kernel.InitramfsUnpack");
         var kdf = All(kernel).Single(p => p.Name == "kernel.Initcall.crypto_kdf108_init");
-        Assert.Equal("kernel.InitramfsUnpack", kdf.Attributes[KernelBootPhases.SharedWithAttribute]);
+        Assert.Equal("kernel.InitramfsUnpack", kdf.Attributes[SharedCpuAttributes.With]);
         // The unpack ran 0.693970-0.891512; the initcall 0.757342 on: 134.170 ms of it overlap.
-        Assert.Equal(134.170, (double)kdf.Attributes[KernelBootPhases.SharedMsAttribute], 3);
+        Assert.Equal(134.170, (double)kdf.Attributes[SharedCpuAttributes.Ms], 3);
         // Every span that overlaps the unpack says so, with the overlap it had; none other does.
         foreach (var phase in All(kernel).Where(p => p != unpack && p.Name != "kernel.Boot" && p.Name != "kernel.Initcalls"))
         {
             var overlap = Math.Max(0, Math.Min(phase.EndNs, unpack.EndNs) - Math.Max(phase.StartNs, unpack.StartNs));
-            if (overlap > 0) Assert.Equal(overlap / 1e6, (double)phase.Attributes[KernelBootPhases.SharedMsAttribute], 3);
-            else Assert.False(phase.Attributes.ContainsKey(KernelBootPhases.SharedMsAttribute), phase.Name);
+            if (overlap > 0) Assert.Equal(overlap / 1e6, (double)phase.Attributes[SharedCpuAttributes.Ms], 3);
+            else Assert.False(phase.Attributes.ContainsKey(SharedCpuAttributes.Ms), phase.Name);
         }
-        Assert.False(unpack.Attributes.ContainsKey(KernelBootPhases.SharedMsAttribute));
-        Assert.False(kernel.Children.Single(c => c.Name == "kernel.Initcalls").Attributes.ContainsKey(KernelBootPhases.SharedMsAttribute));
+        Assert.False(unpack.Attributes.ContainsKey(SharedCpuAttributes.Ms));
+        Assert.False(kernel.Children.Single(c => c.Name == "kernel.Initcalls").Attributes.ContainsKey(SharedCpuAttributes.Ms));
         // The slowest initcalls say it too, so that none is blamed for the unpack's work.
         var slowest = Assert.IsType<string[]>(kernel.Attributes["nerdbox.kernel.slowest_initcalls"]);
         Assert.Contains("crypto_kdf108_init 163.312 ms (134.17 ms of it beside the initramfs unpack on the one CPU)", slowest);
@@ -100,7 +101,7 @@ public sealed class KernelLogBecomesPhases
         var kernel = KernelBootPhases.From(records, run.TimeNs + Ns(0.01), TimeSpan.FromMilliseconds(5))!;
 
         IEnumerable<KernelPhase> All(KernelPhase p) => p.Children.SelectMany(All).Prepend(p);
-        Assert.All(All(kernel), p => Assert.False(p.Attributes.ContainsKey(KernelBootPhases.SharedWithAttribute), p.Name));
+        Assert.All(All(kernel), p => Assert.False(p.Attributes.ContainsKey(SharedCpuAttributes.With), p.Name));
         var slowest = Assert.IsType<string[]>(kernel.Attributes["nerdbox.kernel.slowest_initcalls"]);
         Assert.Contains("crypto_kdf108_init 163.312 ms", slowest);
     }

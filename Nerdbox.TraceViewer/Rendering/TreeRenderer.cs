@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Nerdbox.TraceViewer.Model;
 using Nerdbox.TraceViewer.Analysis;
+using Nerdbox.Telemetry.Tracing;
 
 namespace Nerdbox.TraceViewer.Rendering;
 
@@ -45,16 +46,16 @@ public static class TreeRenderer
     }
 
     /// <summary>
-    /// A span whose one CPU also ran another span's work beside it (<c>nerdbox.cpu.shared_with</c>, as the guest kernel's
-    /// initramfs unpack) did not spend all its self time on its own work: the path's line says how much of that self
-    /// time the other span overlapped.
+    /// A span whose one CPU also ran another span's work beside it (<see cref="SharedCpuAttributes"/>, as the guest
+    /// kernel's initramfs unpack) did not spend all its self time on its own work: the path's line says how much of that
+    /// self time the other span overlapped. Of several spans by that name (more than one VM in a trace), the one that
+    /// overlaps it most is meant.
     /// </summary>
     private static string SharedCpu(TraceModel trace, CriticalPathStep step)
     {
-        if (!step.Span.Attributes.TryGetValue("nerdbox.cpu.shared_with", out var with)) return "";
-        var other = trace.Spans.FirstOrDefault(s => s.Name == with && s.Service == step.Span.Service && s != step.Span);
-        if (other is null) return "";
-        var shared = step.SelfMsWithin(other.StartUnixNano, other.EndUnixNano);
+        if (!step.Span.Attributes.TryGetValue(SharedCpuAttributes.With, out var with)) return "";
+        var shared = trace.Spans.Where(s => s.Name == with && s.Service == step.Span.Service && s != step.Span)
+            .Select(s => step.SelfMsWithin(s.StartUnixNano, s.EndUnixNano)).DefaultIfEmpty(0).Max();
         return shared > 0 ? Inv($"  ({Ms(shared)} ms of it shared the CPU with {OneLine(with)})") : "";
     }
 
