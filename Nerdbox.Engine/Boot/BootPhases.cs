@@ -38,13 +38,11 @@ public sealed class BootPhases
     /// </summary>
     public TimeSpan? VmmCpuToOutput;
 
-
     /// <summary>
     /// The part of <see cref="VmmCpuToOutput"/> spent in the host's kernel: mostly the VMM's memory first touched. On a
     /// host that hands free memory back to its hypervisor it shows whether a boot found the host's memory warm or cold.
     /// </summary>
     public TimeSpan? VmmSystemCpuToOutput;
-
 
     /// <summary>
     /// The VMM's anonymous resident memory at the container's first output, in MiB: the guest RAM and translated code the

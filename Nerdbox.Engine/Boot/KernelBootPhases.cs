@@ -72,6 +72,7 @@ public static class KernelBootPhases
         var initcalls = InitcallsOf(records.TakeWhile(r => r != run));
         var spanned = Spanned(initcalls, initcallThreshold);
 
+        var unpack = Unpack(records, run) is { } u ? u with { StartNs = Clamp(u.StartNs), EndNs = Clamp(u.EndNs) } : null;
         var children = new List<KernelPhase>();
         var initcallsStart = levels.Count > 0 ? levels[0].At : freeing;
         children.Add(new KernelPhase("kernel.StartKernel", 0, initcallsStart, Spans(spanned, 0, initcallsStart)));
@@ -84,18 +85,18 @@ public static class KernelBootPhases
                 var next = i + 1 < levels.Count ? levels[i + 1].At : freeing;
                 levelPhases.Add(new KernelPhase(LevelSpanPrefix + name, at, Math.Max(at, next), Spans(spanned, at, next)));
             }
-            if (Unpack(records, run) is { } unpack) levelPhases.Add(unpack with { StartNs = Clamp(unpack.StartNs), EndNs = Clamp(unpack.EndNs) });
+            if (unpack is not null) levelPhases.Add(unpack);
             children.Add(new KernelPhase("kernel.Initcalls", initcallsStart, Math.Max(initcallsStart, freeing), levelPhases));
         }
-        else if (Unpack(records, run) is { } unpack)
+        else if (unpack is not null)
         {
-            children.Add(unpack with { StartNs = Clamp(unpack.StartNs), EndNs = Clamp(unpack.EndNs) });
+            children.Add(unpack);
         }
         children.Add(new KernelPhase("kernel.FreeInitMemory", freeing, run.TimeNs, []));
         children.Add(new KernelPhase("kernel.ExecInit", run.TimeNs, end, []));
 
         // With one CPU the unpack is not beside the boot but inside whatever it overlaps: say so on each.
-        var unpacked = OneCpu(records) ? FindUnpack(children) : null;
+        var unpacked = OneCpu(records) ? unpack : null;
         if (unpacked is not null) children = children.Select(c => MarkShared(c, unpacked)).ToList();
 
         var attributes = new Dictionary<string, object> { ["nerdbox.kernel.log_records"] = (long)records.Count };
@@ -120,9 +121,6 @@ public static class KernelBootPhases
         var line = records.FirstOrDefault(r => r.Message.StartsWith("smp: Brought up ", StringComparison.Ordinal))?.Message;
         return line is not null && line.EndsWith(", 1 CPU", StringComparison.Ordinal);
     }
-
-    private static KernelPhase? FindUnpack(IEnumerable<KernelPhase> phases) =>
-        phases.SelectMany(p => p.Children.Prepend(p)).FirstOrDefault(p => p.Name == UnpackSpanName);
 
     // Every stretch but the unpack and the ones that hold it whole (kernel.Initcalls) gets the time it shared, if any.
     private static KernelPhase MarkShared(KernelPhase phase, KernelPhase unpack)

@@ -10,6 +10,9 @@ public sealed class KernelLogBecomesPhases
 
     private static long Ns(double seconds) => (long)Math.Round(seconds * 1e9);
 
+    /// <summary>A phase and every phase under it.</summary>
+    private static IEnumerable<KernelPhase> All(KernelPhase p) => p.Children.SelectMany(All).Prepend(p);
+
     [Fact]
     public void A_real_log_with_level_marks_gives_every_phase_in_order()
     {
@@ -51,7 +54,6 @@ public sealed class KernelLogBecomesPhases
 
         var kernel = KernelBootPhases.From(records, run.TimeNs + Ns(0.01), TimeSpan.FromMilliseconds(5))!;
 
-        IEnumerable<KernelPhase> All(KernelPhase p) => p.Children.SelectMany(All).Prepend(p);
         var spans = All(kernel).Where(p => p.Name.StartsWith(KernelBootPhases.InitcallSpanPrefix, StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(spans);
         Assert.Equal(calls.Count(c => c.DurationNs >= Ns(0.005)), spans.Count);
@@ -70,7 +72,6 @@ public sealed class KernelLogBecomesPhases
 
         var kernel = KernelBootPhases.From(records, run.TimeNs + Ns(0.01), TimeSpan.FromMilliseconds(5))!;
 
-        IEnumerable<KernelPhase> All(KernelPhase p) => p.Children.SelectMany(All).Prepend(p);
         var unpack = All(kernel).Single(p => p.Name == "kernel.InitramfsUnpack");
         var kdf = All(kernel).Single(p => p.Name == "kernel.Initcall.crypto_kdf108_init");
         Assert.Equal("kernel.InitramfsUnpack", kdf.Attributes[SharedCpuAttributes.With]);
@@ -100,7 +101,6 @@ public sealed class KernelLogBecomesPhases
 
         var kernel = KernelBootPhases.From(records, run.TimeNs + Ns(0.01), TimeSpan.FromMilliseconds(5))!;
 
-        IEnumerable<KernelPhase> All(KernelPhase p) => p.Children.SelectMany(All).Prepend(p);
         Assert.All(All(kernel), p => Assert.False(p.Attributes.ContainsKey(SharedCpuAttributes.With), p.Name));
         var slowest = Assert.IsType<string[]>(kernel.Attributes["nerdbox.kernel.slowest_initcalls"]);
         Assert.Contains("crypto_kdf108_init 163.312 ms", slowest);
@@ -121,7 +121,6 @@ public sealed class KernelLogBecomesPhases
 
         var kernel = KernelBootPhases.From(records, Ns(1), TimeSpan.FromMilliseconds(1))!;
 
-        IEnumerable<KernelPhase> All(KernelPhase p) => p.Children.SelectMany(All).Prepend(p);
         var spans = All(kernel).Where(p => p.Name.StartsWith("kernel.Initcall.", StringComparison.Ordinal)).ToList();
         Assert.Equal(KernelBootPhases.MaxInitcallSpans, spans.Count);
         // The slowest are the ones kept.
