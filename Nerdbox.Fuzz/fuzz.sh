@@ -33,7 +33,7 @@ instrumented="$work/instrumented"
 
 # The assemblies whose code parses untrusted input, instrumented in a copy of the build (never in place).
 # The harness itself and the runtime's own assemblies stay as they are.
-targets=(Nerdbox.Api Nerdbox.Telemetry Nerdbox.Engine Nerdbox.TraceViewer Google.Protobuf)
+targets=(Nerdbox.Api Nerdbox.Http2 Nerdbox.Telemetry Nerdbox.Engine Nerdbox.TraceViewer Google.Protobuf)
 if [ ! -f "$instrumented/.done" ] || [ -n "$(find "$build" -maxdepth 1 -name '*.dll' -newer "$instrumented/.done")" ]; then
   echo "fuzz: instrumenting ${targets[*]} in $instrumented" >&2
   rm -rf "$instrumented"

@@ -48,8 +48,8 @@ try
     var methods = new GrpcMethodTable(new ServerSpans(), AgentChannels.MaxHostMessageBytes);
     AgentMethods.Bind(methods, new SystemService(options, timeline, lifetime), new BundleService(bundles),
         new TaskService(bundles, options, workloads), new TracesService());
-    var server = AgentServer.Create(endpoint, methods, workloads, AgentLogger.Factory(isPid1));
-    await server.StartAsync(CancellationToken.None);
+    var server = AgentServer.Create(endpoint, methods, workloads, AgentLogger.Factory(isPid1), isPid1 ? null : AgentLog.Write);
+    server.Start();
     timeline.ListenerReadyNs = BootClock.BootNs();
     if (isPid1) _ = Task.Run(() => KernelModules.LoadDeferred(AgentLog.Write));
     // As init this goes to the VM's console, which the shim quotes when a VM or a task fails.

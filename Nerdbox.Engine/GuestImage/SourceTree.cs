@@ -16,13 +16,14 @@ public static class SourceTree
         return null;
     }
 
-    /// <summary>The projects the agent binary is compiled from: the agent and the contract library it links.</summary>
-    public static readonly string[] AgentProjects = ["Nerdbox.GuestAgent", "Nerdbox.Api"];
+    /// <summary>The projects the agent binary is compiled from: the agent, the contract library and the HTTP/2 server it links.</summary>
+    public static readonly string[] AgentProjects = ["Nerdbox.GuestAgent", "Nerdbox.Api", "Nerdbox.Http2"];
 
     /// <summary>Every file the agent binary is made from: its projects' sources, the protocol files and the build settings.</summary>
     public static IEnumerable<string> AgentInputs(string root)
     {
-        var sources = AgentProjects.SelectMany(p => Directory.EnumerateFiles(Path.Combine(root, p), "*", SearchOption.AllDirectories))
+        var sources = AgentProjects.Select(p => Path.Combine(root, p)).Where(Directory.Exists)
+            .SelectMany(p => Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories))
             .Where(f => !f.Contains("/bin/") && !f.Contains("/obj/"));
         var protos = Directory.EnumerateFiles(Path.Combine(root, "api"), "*.proto", SearchOption.AllDirectories);
         var props = new[] { "Directory.Build.props", "Directory.Packages.props" }.Select(p => Path.Combine(root, p)).Where(File.Exists);

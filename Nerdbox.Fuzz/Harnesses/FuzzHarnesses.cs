@@ -13,6 +13,7 @@ public static class FuzzHarnesses
         new KernelLogHarness(),
         new HelperLinesHarness(),
         new BundleConfigHarness(),
+        new Http2ConnectionHarness(),
         new TraceFileHarness(),
         new TraceAnswerHarness("jaeger-v1", "a Jaeger v1 query API answer (GET /api/traces)",
             http => new JaegerSource(Server, TraceAnswerHarness.Service, http)),

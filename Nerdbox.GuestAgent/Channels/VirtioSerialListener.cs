@@ -1,12 +1,11 @@
 using System.Net;
 using System.Runtime.InteropServices;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.Win32.SafeHandles;
 using Nerdbox.GuestAgent.Native;
 
 namespace Nerdbox.GuestAgent.Channels;
 
-/// <summary>A virtio-serial port (<c>/dev/vportNpM</c>) as a Kestrel endpoint.</summary>
+/// <summary>A virtio-serial port (<c>/dev/vportNpM</c>) as the agent's endpoint.</summary>
 internal sealed class VirtioSerialEndPoint(string devicePath) : EndPoint
 {
     public string DevicePath { get; } = devicePath;
@@ -15,22 +14,20 @@ internal sealed class VirtioSerialEndPoint(string devicePath) : EndPoint
 
 /// <summary>
 /// A virtio-serial port is one pre-connected stream, not a listening socket: the listener yields
-/// it as a single connection once a host is attached, and once that ends (the host went away)
-/// opens the port again for the next host connection.
+/// it as a single connection once a host is attached; once that connection has ended (the host went
+/// away), the next accept opens the port again for the next host connection.
 /// </summary>
-internal sealed class VirtioSerialListener(VirtioSerialEndPoint endPoint) : IConnectionListener
+internal sealed class VirtioSerialListener(VirtioSerialEndPoint endPoint) : IChannelListener
 {
     private readonly CancellationTokenSource _unbound = new();
-    private StreamConnection? _current;
 
-    public EndPoint EndPoint => endPoint;
+    public bool OneConnectionAtATime => true;
 
-    public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+    public async Task<Stream?> AcceptAsync(CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _unbound.Token);
         try
         {
-            if (_current is not null) await _current.Disposed.WaitAsync(linked.Token);
             // Unbuffered: a buffered stream over the port deadlocks HTTP/2's interleaved reads and writes.
             var stream = new FileStream(endPoint.DevicePath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, bufferSize: 0);
             try
@@ -42,8 +39,7 @@ internal sealed class VirtioSerialListener(VirtioSerialEndPoint endPoint) : ICon
                 await stream.DisposeAsync();
                 throw;
             }
-            _current = new StreamConnection(stream, endPoint);
-            return _current;
+            return stream;
         }
         catch (OperationCanceledException)
         {
@@ -82,15 +78,9 @@ internal sealed class VirtioSerialListener(VirtioSerialEndPoint endPoint) : ICon
         }
     }
 
-    public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
+    public ValueTask DisposeAsync()
     {
         _unbound.Cancel();
         return ValueTask.CompletedTask;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _unbound.Cancel();
-        if (_current is not null) await _current.DisposeAsync();
     }
 }

@@ -2,12 +2,11 @@ using Nerdbox.Api.Contract;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using Microsoft.AspNetCore.Connections;
 using Nerdbox.GuestAgent.Native;
 
 namespace Nerdbox.GuestAgent.Channels;
 
-/// <summary>A vsock port on any CID as a Kestrel endpoint.</summary>
+/// <summary>A vsock port on any CID as the agent's endpoint.</summary>
 internal sealed class VsockEndPoint(uint port) : EndPoint
 {
     public uint Port { get; } = port;
@@ -20,7 +19,7 @@ internal sealed class VsockEndPoint(uint port) : EndPoint
 /// accept() is not woken by shutdown() on vsock, so it runs with a receive timeout and looks
 /// for unbinding between tries.
 /// </summary>
-internal sealed class VsockListener : IConnectionListener
+internal sealed class VsockListener : IChannelListener
 {
     private const int SOCK_STREAM = 1;
     private const int SOCK_CLOEXEC = 0x80000;
@@ -28,14 +27,12 @@ internal sealed class VsockListener : IConnectionListener
     private const int SO_RCVTIMEO = 20;
     private const int EAGAIN = 11;
 
-    private readonly VsockEndPoint _endPoint;
     private readonly int _fd;
     private volatile bool _unbound;
 
 
-    private VsockListener(VsockEndPoint endPoint, int fd)
+    private VsockListener(int fd)
     {
-        _endPoint = endPoint;
         _fd = fd;
     }
 
@@ -53,12 +50,12 @@ internal sealed class VsockListener : IConnectionListener
         }
         var timeout = new Libc.Timespec { Seconds = 0, Nanoseconds = 200_000 }; // struct timeval: 200 ms
         Libc.SetSockOpt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(Libc.Timespec));
-        return new VsockListener(endPoint, fd);
+        return new VsockListener(fd);
     }
 
-    public EndPoint EndPoint => _endPoint;
+    public bool OneConnectionAtATime => false;
 
-    public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+    public async Task<Stream?> AcceptAsync(CancellationToken cancellationToken)
     {
         while (!_unbound && !cancellationToken.IsCancellationRequested)
         {
@@ -66,7 +63,7 @@ internal sealed class VsockListener : IConnectionListener
             if (fd >= 0)
             {
                 var socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
-                return new StreamConnection(new NetworkStream(socket, ownsSocket: true), _endPoint);
+                return new NetworkStream(socket, ownsSocket: true);
             }
             var errno = Marshal.GetLastPInvokeError();
             if (errno != EAGAIN && errno != Libc.EINTR) throw new IOException("vsock accept: " + Libc.LastErrorText());
@@ -75,12 +72,6 @@ internal sealed class VsockListener : IConnectionListener
     }
 
     private unsafe int Accept() => Libc.Accept4(_fd, null, null, SOCK_CLOEXEC);
-
-    public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
-    {
-        _unbound = true;
-        return ValueTask.CompletedTask;
-    }
 
     public ValueTask DisposeAsync()
     {

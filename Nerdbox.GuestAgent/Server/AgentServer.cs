@@ -9,46 +9,79 @@ using Nerdbox.GuestAgent.Workload;
 namespace Nerdbox.GuestAgent.Server;
 
 /// <summary>
-/// The agent's one Kestrel server, made directly rather than through the generic host: the host channel's gRPC
-/// methods and the workloads' OTLP endpoints. Without a host there is no dependency injection, configuration or
-/// routing to set up before the listener is up, which under emulation cost more than Kestrel itself.
+/// The agent's two servers: the host channel's gRPC methods (<see cref="ChannelServer"/>), up before anything else,
+/// and the workloads' OTLP endpoints in a Kestrel made directly rather than through the generic host. Kestrel starts
+/// only when a workload first connects: a container that exports nothing, and the boot, never pay for it.
 /// </summary>
-internal sealed class AgentServer(KestrelServer kestrel, IHttpApplication<HttpContext> requests)
+internal sealed class AgentServer
 {
-    public static AgentServer Create(EndPoint channel, GrpcMethodTable methods, WorkloadEndpoints workloads, ILoggerFactory loggers)
+    private readonly ChannelServer _channel;
+    private readonly WorkloadEndpoints _workloads;
+    private readonly ILoggerFactory _loggers;
+    private readonly Lock _kestrelLock = new();
+    private Task<KestrelServer>? _kestrel;
+
+    private AgentServer(ChannelServer channel, WorkloadEndpoints workloads, ILoggerFactory loggers)
     {
-        var options = new KestrelServerOptions { ApplicationServices = NoServices.Instance };
-        // One long-lived HTTP/2 connection carries every call: no idle or data-rate cut-offs. The idle limit is
-        // long rather than infinite: with an infinite one Kestrel ends a connection that idles past a heartbeat
-        // (HTTP/2: a GOAWAY between calls; HTTP/1.1: closed unanswered when its request comes half a second late).
-        options.Limits.KeepAliveTimeout = TimeSpan.FromDays(1);
-        options.Limits.MinRequestBodyDataRate = null;
-        options.Limits.MinResponseDataRate = null;
-        options.Limits.Http2.KeepAlivePingDelay = Timeout.InfiniteTimeSpan;
-        options.Listen(channel, l => l.Protocols = HttpProtocols.Http2);
-        options.Listen(new WorkloadEndPoint(WorkloadProtocol.Grpc), l => l.Protocols = HttpProtocols.Http2);
-        options.Listen(new WorkloadEndPoint(WorkloadProtocol.Http), l => l.Protocols = HttpProtocols.Http1);
-        var kestrel = new KestrelServer(Options.Create(options), new AgentListenerFactory(workloads, loggers), loggers);
-        return new AgentServer(kestrel, new Requests(methods));
+        _channel = channel;
+        _workloads = workloads;
+        _loggers = loggers;
+        workloads.FirstConnection = () => _ = StartKestrelAsync();
     }
 
-    public Task StartAsync(CancellationToken ct) => kestrel.StartAsync(requests, ct);
+    public static AgentServer Create(EndPoint channel, GrpcMethodTable methods, WorkloadEndpoints workloads, ILoggerFactory loggers, Action<string>? log) =>
+        new(ChannelServer.Bind(channel, methods, log), workloads, loggers);
+
+    public void Start() => _channel.Start();
+
+    private Task<KestrelServer> StartKestrelAsync()
+    {
+        lock (_kestrelLock) return _kestrel ??= Task.Run(StartWorkloadKestrelAsync);
+    }
+
+    private async Task<KestrelServer> StartWorkloadKestrelAsync()
+    {
+        var options = new KestrelServerOptions { ApplicationServices = NoServices.Instance };
+        options.Listen(new WorkloadEndPoint(WorkloadProtocol.Grpc), l => l.Protocols = HttpProtocols.Http2);
+        options.Listen(new WorkloadEndPoint(WorkloadProtocol.Http), l => l.Protocols = HttpProtocols.Http1);
+        var kestrel = new KestrelServer(Options.Create(options), new AgentListenerFactory(_workloads), _loggers);
+        await kestrel.StartAsync(new WorkloadRequests(), CancellationToken.None);
+        return kestrel;
+    }
 
     /// <summary>Stops listening and gives calls in flight <paramref name="grace"/> to finish.</summary>
     public async Task StopAsync(TimeSpan grace)
     {
-        using var timeout = new CancellationTokenSource(grace);
-        await kestrel.StopAsync(timeout.Token);
-        kestrel.Dispose();
+        var channel = _channel.StopAsync(grace);
+        Task<KestrelServer>? kestrel;
+        lock (_kestrelLock) kestrel = _kestrel;
+        if (kestrel is not null)
+        {
+            try
+            {
+                var server = await kestrel;
+                using var timeout = new CancellationTokenSource(grace);
+                await server.StopAsync(timeout.Token);
+                server.Dispose();
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException) { }
+        }
+        else
+        {
+            await _workloads.DisposeAsync();
+        }
+        await channel;
     }
 
-    /// <summary>Each request to its side: a workload connection's to the OTLP routes, the host channel's to the gRPC methods.</summary>
-    private sealed class Requests(GrpcMethodTable methods) : IHttpApplication<HttpContext>
+    /// <summary>Each workload connection's requests, to the OTLP routes of its protocol.</summary>
+    private sealed class WorkloadRequests : IHttpApplication<HttpContext>
     {
         public HttpContext CreateContext(IFeatureCollection contextFeatures) => new DefaultHttpContext(contextFeatures);
 
         public Task ProcessRequestAsync(HttpContext context) =>
-            WorkloadConnection.Of(context) is { } workload ? WorkloadTelemetry.ServeAsync(context, workload) : methods.ServeAsync(context);
+            WorkloadConnection.Of(context) is { } workload
+                ? WorkloadTelemetry.ServeAsync(context, workload)
+                : throw new InvalidOperationException("a connection that came through no workload endpoint");
 
         public void DisposeContext(HttpContext context, Exception? exception) { }
     }

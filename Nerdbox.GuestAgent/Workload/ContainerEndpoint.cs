@@ -75,13 +75,15 @@ internal sealed class ContainerEndpoint : IAsyncDisposable
         }
     }
 
-    public void Start(SocketConnectionContextFactory factory, ChannelWriter<ConnectionContext> grpc, ChannelWriter<ConnectionContext> http)
+    /// <summary>Starts accepting; <paramref name="connected"/> is told of each connection before it is handed on.</summary>
+    public void Start(SocketConnectionContextFactory factory, ChannelWriter<ConnectionContext> grpc, ChannelWriter<ConnectionContext> http, Action connected)
     {
-        _loops.Add(AcceptLoopAsync(_grpc, new WorkloadConnection(ContainerId, WorkloadProtocol.Grpc, _exports), factory, grpc));
-        _loops.Add(AcceptLoopAsync(_http, new WorkloadConnection(ContainerId, WorkloadProtocol.Http, _exports), factory, http));
+        _loops.Add(AcceptLoopAsync(_grpc, new WorkloadConnection(ContainerId, WorkloadProtocol.Grpc, _exports), factory, grpc, connected));
+        _loops.Add(AcceptLoopAsync(_http, new WorkloadConnection(ContainerId, WorkloadProtocol.Http, _exports), factory, http, connected));
     }
 
-    private async Task AcceptLoopAsync(Socket listener, WorkloadConnection tag, SocketConnectionContextFactory factory, ChannelWriter<ConnectionContext> kestrel)
+    private async Task AcceptLoopAsync(Socket listener, WorkloadConnection tag, SocketConnectionContextFactory factory, ChannelWriter<ConnectionContext> kestrel,
+        Action connected)
     {
         while (!_closed.IsCancellationRequested)
         {
@@ -105,6 +107,7 @@ internal sealed class ContainerEndpoint : IAsyncDisposable
                 accepted.Dispose();
                 continue;
             }
+            connected();
             var connection = factory.Create(accepted);
             connection.Items[WorkloadConnection.Key] = tag;
             _live[connection] = 0;

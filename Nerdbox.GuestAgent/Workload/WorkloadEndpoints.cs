@@ -10,7 +10,7 @@ namespace Nerdbox.GuestAgent.Workload;
 
 /// <summary>
 /// Every container's OTLP endpoint, opened when its container is created and closed when it is deleted.
-/// Their connections flow to the agent's one Kestrel through two listeners (<see cref="WorkloadListener"/>),
+/// Their connections flow to the agent's Kestrel, started at the first of them, through two listeners (<see cref="WorkloadListener"/>),
 /// one per protocol; nothing here costs anything until a container is given an endpoint.
 /// </summary>
 internal sealed class WorkloadEndpoints : IAsyncDisposable
@@ -23,6 +23,11 @@ internal sealed class WorkloadEndpoints : IAsyncDisposable
     private readonly Channel<ConnectionContext> _http = Channel.CreateUnbounded<ConnectionContext>();
     private readonly Lazy<SocketConnectionContextFactory> _factory =
         new(() => new SocketConnectionContextFactory(new SocketConnectionFactoryOptions(), NullLogger.Instance));
+
+    /// <summary>Called once, when any container's endpoint accepts its first connection (the agent starts Kestrel then).</summary>
+    public Action? FirstConnection { get; set; }
+
+    private int _connected;
 
     public ChannelReader<ConnectionContext> Connections(WorkloadProtocol protocol) =>
         protocol == WorkloadProtocol.Grpc ? _grpc.Reader : _http.Reader;
@@ -63,7 +68,12 @@ internal sealed class WorkloadEndpoints : IAsyncDisposable
             throw new InvalidOperationException($"container '{endpoint.ContainerId}' has an OTLP endpoint already");
         }
         GuestTracing.Buffer.Workloads.Open(endpoint.ContainerId);
-        endpoint.Start(_factory.Value, _grpc.Writer, _http.Writer);
+        endpoint.Start(_factory.Value, _grpc.Writer, _http.Writer, Connected);
+    }
+
+    private void Connected()
+    {
+        if (Interlocked.Exchange(ref _connected, 1) == 0) FirstConnection?.Invoke();
     }
 
     /// <summary>Closes a container's endpoint, if it has one; its counters stay for the host to read.</summary>

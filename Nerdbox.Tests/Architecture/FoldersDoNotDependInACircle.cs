@@ -9,7 +9,7 @@ namespace Nerdbox.Tests.Architecture;
 /// </summary>
 public sealed class FoldersDoNotDependInACircle
 {
-    private static readonly string[] Projects = ["Nerdbox.Api", "Nerdbox.Telemetry", "Nerdbox.Engine", "Nerdbox.TraceViewer", "Nerdbox.Testing", "nerdbox-shim"];
+    private static readonly string[] Projects = ["Nerdbox.Api", "Nerdbox.Http2", "Nerdbox.Telemetry", "Nerdbox.Engine", "Nerdbox.TraceViewer", "Nerdbox.Testing", "nerdbox-shim"];
 
     private static IEnumerable<Type> NerdboxTypes() => Projects
         .Select(name => Assembly.Load(name))

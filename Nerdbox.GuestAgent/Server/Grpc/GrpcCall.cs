@@ -1,8 +1,9 @@
 using Grpc.Core;
+using Nerdbox.Http2;
 
 namespace Nerdbox.GuestAgent.Server.Grpc;
 
-/// <summary>One call on the agent's server: its one request message read under a bound, its answers written as frames.</summary>
+/// <summary>One call on the host channel: its one request message read under a bound, its answers written as frames.</summary>
 internal sealed class GrpcCall(GrpcCallContext context, int maxMessageBytes)
 {
     public GrpcCallContext Context => context;
@@ -10,8 +11,9 @@ internal sealed class GrpcCall(GrpcCallContext context, int maxMessageBytes)
     /// <summary>The call's only request message; framing faults and oversize are the call's status, naming what was wrong.</summary>
     public async Task<T> ReadRequestAsync<T>(Marshaller<T> marshaller)
     {
-        var body = await GrpcWire.ReadSingleMessageAsync(context.Http.Request, maxMessageBytes, context.CancellationToken);
-        switch (body.Fault)
+        var body = await context.Stream.ReadBodyAsync(context.CancellationToken);
+        var message = GrpcWire.TakeSingleMessage(body.Bytes, maxMessageBytes);
+        switch (message.Fault)
         {
             case GrpcWire.BodyFault.TooLarge:
                 throw new RpcException(new Status(StatusCode.ResourceExhausted, $"the request message is larger than {maxMessageBytes} bytes"));
@@ -20,11 +22,11 @@ internal sealed class GrpcCall(GrpcCallContext context, int maxMessageBytes)
             case GrpcWire.BodyFault.NotOneMessage:
                 throw new RpcException(new Status(StatusCode.Internal, "the call must carry exactly one request message"));
         }
-        if (body.Flag != 0)
-            throw new RpcException(new Status(StatusCode.Unimplemented, $"message flag {body.Flag}: the agent takes uncompressed messages only"));
+        if (message.Flag != 0)
+            throw new RpcException(new Status(StatusCode.Unimplemented, $"message flag {message.Flag}: the agent takes uncompressed messages only"));
         try
         {
-            return GrpcPayload.Read(marshaller, body.Message);
+            return GrpcPayload.Read(marshaller, message.Message);
         }
         catch (Google.Protobuf.InvalidProtocolBufferException e)
         {
@@ -32,12 +34,15 @@ internal sealed class GrpcCall(GrpcCallContext context, int maxMessageBytes)
         }
     }
 
-    /// <summary>Writes one response message and sends it at once (a stream's reader waits for each).</summary>
-    public async Task WriteMessageAsync<T>(Marshaller<T> marshaller, T message)
+    /// <summary>
+    /// Writes one response message. A stream's messages go out at once (its reader waits for each); a unary call's wait
+    /// to leave in one write with the status that follows.
+    /// </summary>
+    public async Task WriteMessageAsync<T>(Marshaller<T> marshaller, T message, bool flush = true)
     {
-        var response = context.Http.Response;
-        if (!response.HasStarted) response.ContentType = GrpcWire.ContentType;
-        await response.BodyWriter.WriteAsync(GrpcPayload.Frame(marshaller, message), context.CancellationToken);
+        var stream = context.Stream;
+        if (!stream.HeadersSent) await stream.SendHeadersAsync(200, GrpcWire.ResponseHeaders, context.CancellationToken, flush: false);
+        await stream.SendDataAsync(GrpcPayload.Frame(marshaller, message), context.CancellationToken, flush);
     }
 }
 

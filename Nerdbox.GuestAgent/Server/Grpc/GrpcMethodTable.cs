@@ -1,12 +1,12 @@
 using Grpc.Core;
-using Microsoft.AspNetCore.Http.Features;
 using Nerdbox.GuestAgent.Init;
 using Nerdbox.GuestAgent.Tracing;
+using Nerdbox.Http2;
 
 namespace Nerdbox.GuestAgent.Server.Grpc;
 
 /// <summary>
-/// The agent's gRPC methods by path, and the serving of one call: the path looked up, the deadline and cancellation
+/// The agent's gRPC methods by path, and the serving of one call on the host channel: the path looked up, the deadline and cancellation
 /// set, the method run inside its server span, and the status written. A plain table rather than ASP.NET Core
 /// routing and grpc-dotnet's per-method pipelines, whose set-up (dependency injection, routes, generic types built
 /// at run time) was most of the agent's start under emulation. Methods are added by direct generic calls
@@ -24,7 +24,7 @@ internal sealed class GrpcMethodTable(ServerSpans spans, int maxMessageBytes)
         {
             var request = await call.ReadRequestAsync(method.RequestMarshaller);
             var response = await spans.UnaryAsync(request, call.Context, handler);
-            await call.WriteMessageAsync(method.ResponseMarshaller, response);
+            await call.WriteMessageAsync(method.ResponseMarshaller, response, flush: false);
         });
     }
 
@@ -38,43 +38,43 @@ internal sealed class GrpcMethodTable(ServerSpans spans, int maxMessageBytes)
         });
     }
 
-    /// <summary>Serves one request on the host channel.</summary>
-    public async Task ServeAsync(HttpContext http)
+    /// <summary>The bound on a request body the host channel's connections hold each call to: one message and its prefix.</summary>
+    public int MaxRequestBodyBytes => GrpcWire.PrefixBytes + maxMessageBytes;
+
+    /// <summary>Serves one request stream on the host channel.</summary>
+    public async Task ServeAsync(Http2Stream http)
     {
-        var request = http.Request;
-        if (!HttpMethods.IsPost(request.Method))
+        if (http.Method != "POST")
         {
-            http.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            await http.SendTrailersAsync(405, [], [], http.Aborted);
             return;
         }
-        if (request.ContentType?.StartsWith(GrpcWire.ContentType, StringComparison.OrdinalIgnoreCase) != true)
+        if (http.Field("content-type")?.StartsWith(GrpcWire.ContentType, StringComparison.OrdinalIgnoreCase) != true)
         {
-            http.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
+            await http.SendTrailersAsync(415, [], [], http.Aborted);
             return;
         }
-        var path = request.Path.Value ?? "";
+        var path = http.Path;
         if (!_methods.TryGetValue(path, out var serve))
         {
-            GrpcWire.SetStatus(http, (int)StatusCode.Unimplemented, $"the agent does not serve {path}");
+            await EndAsync(http, (int)StatusCode.Unimplemented, $"the agent does not serve {Cut(path)}", null);
             return;
         }
-        if (!GrpcWire.TryParseTimeout(request.Headers["grpc-timeout"], out var timeout))
+        var timeoutHeader = http.Field("grpc-timeout");
+        if (!GrpcWire.TryParseTimeout(timeoutHeader, out var timeout))
         {
-            GrpcWire.SetStatus(http, (int)StatusCode.Internal, $"grpc-timeout '{request.Headers["grpc-timeout"]}' is not a timeout");
+            await EndAsync(http, (int)StatusCode.Internal, $"grpc-timeout '{Cut(timeoutHeader ?? "")}' is not a timeout", null);
             return;
         }
-        // Bundles come in one message, larger than Kestrel's default body limit.
-        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-            limit.MaxRequestBodySize = GrpcWire.PrefixBytes + (long)maxMessageBytes;
 
-        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(http.Aborted);
         if (timeout is { } t) cancellation.CancelAfter(t);
         var deadline = timeout is { } d ? DateTime.UtcNow + d : DateTime.MaxValue;
         Status status;
         GrpcCallContext? context = null;
         try
         {
-            context = new GrpcCallContext(http, path, GrpcCallContext.HeadersOf(request), deadline, cancellation.Token);
+            context = new GrpcCallContext(http, path, GrpcCallContext.HeadersOf(http), deadline, cancellation.Token);
             await serve(new GrpcCall(context, maxMessageBytes));
             status = context.Status;
         }
@@ -85,7 +85,7 @@ internal sealed class GrpcMethodTable(ServerSpans spans, int maxMessageBytes)
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
-            status = http.RequestAborted.IsCancellationRequested
+            status = http.Aborted.IsCancellationRequested
                 ? new Status(StatusCode.Cancelled, "the call was cancelled")
                 : new Status(StatusCode.DeadlineExceeded, $"the call's deadline ({timeout}) passed");
         }
@@ -95,12 +95,19 @@ internal sealed class GrpcMethodTable(ServerSpans spans, int maxMessageBytes)
             AgentLog.Write($"{path} failed: {e}");
             status = new Status(StatusCode.Unknown, $"{e.GetType().Name}: {e.Message}");
         }
-        if (http.RequestAborted.IsCancellationRequested) return;
-        if (context is not null)
-        {
-            foreach (var entry in context.ResponseTrailers)
-                http.Response.AppendTrailer(entry.Key, entry.IsBinary ? Convert.ToBase64String(entry.ValueBytes) : entry.Value);
-        }
-        GrpcWire.SetStatus(http, (int)status.StatusCode, status.Detail);
+        if (http.Aborted.IsCancellationRequested) return;
+        await EndAsync(http, (int)status.StatusCode, status.Detail, context?.ResponseTrailers);
     }
+
+    /// <summary>
+    /// Ends the call with its status in trailers. Headers go first in a frame of their own even when nothing else was
+    /// sent: a client that reads the status from trailers only (as HttpClient shows them) finds it there.
+    /// </summary>
+    private static async Task EndAsync(Http2Stream http, int code, string message, Metadata? trailers)
+    {
+        if (!http.HeadersSent) await http.SendHeadersAsync(200, GrpcWire.ResponseHeaders, http.Aborted, flush: false);
+        await http.SendTrailersAsync(200, [], GrpcWire.StatusTrailers(code, message, trailers), http.Aborted);
+    }
+
+    private static string Cut(string text) => text.Length > 200 ? text[..200] + "…" : text;
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using Grpc.Core;
 using Microsoft.AspNetCore.Http;
 
 namespace Nerdbox.GuestAgent.Server.Grpc;
@@ -25,8 +26,8 @@ internal static class GrpcWire
     public readonly record struct SingleMessage(BodyFault Fault, byte Flag, byte[] Message);
 
     /// <summary>
-    /// Reads a unary call's whole body, never more than one message of <paramref name="maxMessageBytes"/> and its
-    /// prefix, and takes its one message out. Each caller answers the faults with its own protocol's statuses.
+    /// Reads a unary call's whole body from Kestrel, never more than one message of <paramref name="maxMessageBytes"/> and
+    /// its prefix, and takes its one message out. Each caller answers the faults with its own protocol's statuses.
     /// </summary>
     public static async Task<SingleMessage> ReadSingleMessageAsync(HttpRequest request, int maxMessageBytes, CancellationToken ct)
     {
@@ -39,6 +40,12 @@ internal static class GrpcWire
         {
             body = null;
         }
+        return TakeSingleMessage(body, maxMessageBytes);
+    }
+
+    /// <summary>A unary call's one message out of its whole body; a null body was longer than its bound.</summary>
+    public static SingleMessage TakeSingleMessage(byte[]? body, int maxMessageBytes)
+    {
         if (body is null) return new(BodyFault.TooLarge, 0, []);
         if (body.Length < PrefixBytes) return new(BodyFault.NoMessage, 0, []);
         var length = BinaryPrimitives.ReadUInt32BigEndian(body.AsSpan(1));
@@ -47,7 +54,23 @@ internal static class GrpcWire
         return new(BodyFault.None, body[0], body[PrefixBytes..]);
     }
 
-    /// <summary>Sets the status trailers; a response not started yet gets its headers from this call too.</summary>
+    /// <summary>The response headers of every call on the host channel.</summary>
+    public static readonly KeyValuePair<string, string>[] ResponseHeaders = [new("content-type", ContentType)];
+
+    /// <summary>A call's status as trailers, after any the method set.</summary>
+    public static List<KeyValuePair<string, string>> StatusTrailers(int code, string message, Metadata? trailers)
+    {
+        List<KeyValuePair<string, string>> fields = trailers is null ? [] : Fields(trailers);
+        fields.Add(new("grpc-status", code.ToString(CultureInfo.InvariantCulture)));
+        if (message.Length > 0) fields.Add(new("grpc-message", Uri.EscapeDataString(message)));
+        return fields;
+    }
+
+    /// <summary>Metadata as header fields, <c>-bin</c> values in base64.</summary>
+    public static List<KeyValuePair<string, string>> Fields(Metadata metadata) =>
+        [.. metadata.Select(e => new KeyValuePair<string, string>(e.Key, e.IsBinary ? Convert.ToBase64String(e.ValueBytes) : e.Value))];
+
+    /// <summary>Sets the status trailers on a Kestrel response; one not started yet gets its headers from this call too.</summary>
     public static void SetStatus(HttpContext http, int code, string message)
     {
         if (!http.Response.HasStarted)
