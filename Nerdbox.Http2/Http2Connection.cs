@@ -23,6 +23,8 @@ public sealed class Http2Connection
     private readonly Dictionary<int, Http2Stream> _streams = [];
     private readonly ArrayBufferWriter<byte> _headerBlock = new();
     private readonly CancellationTokenSource _closing = new();
+    private readonly HashSet<int> _recentlyReset = [];
+    private readonly Queue<int> _resetOrder = new();
     private long _peerInitialWindow = Http2Constants.DefaultWindow;
     private long _receiveWindow;
     private long _receivedSinceUpdate;
@@ -33,6 +35,9 @@ public sealed class Http2Connection
     // The header block being gathered from HEADERS and CONTINUATION frames.
     private int _blockStreamId;
     private bool _blockEndsStream;
+
+    // Streams reset here whose late frames are still let off; older ones count as plainly closed.
+    private const int RememberedResets = 64;
 
     /// <summary>The connection's receive window: the options' when wider than the 64 KiB every connection starts with.</summary>
     private int ConnectionWindow => Math.Max(_options.ReceiveWindow, Http2Constants.DefaultWindow);
@@ -88,11 +93,12 @@ public sealed class Http2Connection
 
     private void Close()
     {
-        _writer.Close();
-        try { _closing.Cancel(); } catch (ObjectDisposedException) { }
+        // Streams first: a handler's write in between then reads as its stream's end, not as a fault.
         Http2Stream[] open;
         lock (_streams) open = [.. _streams.Values];
         foreach (var stream in open) stream.Abort();
+        _writer.Close();
+        try { _closing.Cancel(); } catch (ObjectDisposedException) { }
         try { _transport.Dispose(); } catch (Exception) { /* a dead device may refuse even that */ }
     }
 
@@ -164,7 +170,7 @@ public sealed class Http2Connection
                 Http2Stream? stream;
                 lock (_streams) _streams.Remove(id, out stream);
                 stream?.Abort();
-                await _writer.WriteResetAsync(id, e.Code, _closing.Token);
+                await ResetAsync(id, e.Code);
             }
         }
     }
@@ -206,7 +212,8 @@ public sealed class Http2Connection
                 throw new Http2ProtocolException(Http2ErrorCode.ProtocolError, $"DATA on stream {frame.StreamId}, which was never opened");
             if (stream is not null)
                 throw new Http2ProtocolException(Http2ErrorCode.StreamClosed, $"DATA on stream {frame.StreamId} after its end", frame.StreamId);
-            return; // a stream closed or reset here: frames in flight still arrive
+            if (WasReset(frame.StreamId)) return; // frames in flight still arrive
+            throw new Http2ProtocolException(Http2ErrorCode.StreamClosed, $"DATA on stream {frame.StreamId}, which is closed");
         }
         stream.ReceiveWindow -= frame.Length;
         if (stream.ReceiveWindow < 0)
@@ -280,9 +287,13 @@ public sealed class Http2Connection
             open.EndRemote();
             return Task.CompletedTask;
         }
-        // A stream answered and reset here may still have the peer's frames in flight: they are ignored (RFC 9113
-        // section 5.1), the block having been decoded for the connection's HPACK state.
-        if (streamId <= _lastStreamId) return Task.CompletedTask;
+        if (streamId <= _lastStreamId)
+        {
+            // A stream reset here may still have the peer's frames in flight: they are ignored (RFC 9113 section
+            // 5.1), the block having been decoded for the connection's HPACK state. Any other is closed.
+            if (WasReset(streamId)) return Task.CompletedTask;
+            throw new Http2ProtocolException(Http2ErrorCode.StreamClosed, $"HEADERS on stream {streamId}, which is closed");
+        }
         if (streamId % 2 == 0)
             throw new Http2ProtocolException(Http2ErrorCode.ProtocolError, $"a client opened stream {streamId}, an even (server) stream id");
         _lastStreamId = streamId;
@@ -310,16 +321,16 @@ public sealed class Http2Connection
         {
             await _handler(stream);
             if (!stream.Ended && !stream.Aborted.IsCancellationRequested)
-                await _writer.WriteResetAsync(stream.Id, Http2ErrorCode.InternalError, _closing.Token);
+                await ResetAsync(stream.Id, Http2ErrorCode.InternalError);
             else if (!stream.RemoteEnded && !stream.Aborted.IsCancellationRequested)
-                await _writer.WriteResetAsync(stream.Id, Http2ErrorCode.NoError, _closing.Token); // the answer is complete: stop sending
+                await ResetAsync(stream.Id, Http2ErrorCode.NoError); // the answer is complete: stop sending
         }
         catch (Exception e)
         {
             if (!stream.Aborted.IsCancellationRequested)
             {
                 _log?.Invoke($"HTTP/2 {stream} failed: {e.GetType().Name}: {e.Message}");
-                try { await _writer.WriteResetAsync(stream.Id, Http2ErrorCode.InternalError, _closing.Token); } catch (Exception) { }
+                try { await ResetAsync(stream.Id, Http2ErrorCode.InternalError); } catch (Exception) { }
             }
         }
         finally
@@ -431,6 +442,22 @@ public sealed class Http2Connection
         if (Find(frame.StreamId) is { } stream && !_writer.ChangeStreamWindow(stream.SendWindow, increment))
             throw new Http2ProtocolException(Http2ErrorCode.FlowControlError, $"a WINDOW_UPDATE takes stream {frame.StreamId}'s window past 2^31-1", frame.StreamId);
         return Task.CompletedTask;
+    }
+
+    /// <summary>Resets a stream, remembering it for a while: the peer's frames already on their way are then ignored.</summary>
+    private Task ResetAsync(int streamId, Http2ErrorCode code)
+    {
+        lock (_recentlyReset)
+        {
+            if (_recentlyReset.Add(streamId)) _resetOrder.Enqueue(streamId);
+            if (_resetOrder.Count > RememberedResets) _recentlyReset.Remove(_resetOrder.Dequeue());
+        }
+        return _writer.WriteResetAsync(streamId, code, _closing.Token);
+    }
+
+    private bool WasReset(int streamId)
+    {
+        lock (_recentlyReset) return _recentlyReset.Contains(streamId);
     }
 
     private Http2Stream? Find(int streamId)

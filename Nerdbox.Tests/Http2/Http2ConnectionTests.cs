@@ -594,6 +594,26 @@ public sealed class Http2ConnectionTests
         Assert.Equal("200", after.Header(":status"));
     }
 
+    [Fact]
+    public async Task Trailers_end_a_request_body_and_trailers_that_do_not_end_the_stream_get_RST_STREAM_PROTOCOL_ERROR()
+    {
+        await using var peer = await RawHttp2Peer.ConnectAsync(Echo, Options());
+        await peer.SendPrefaceAsync();
+        var trailers = RawHttp2Peer.Block([F("x-checksum", "none")]);
+
+        await peer.SendHeadersAsync(1, RawHttp2Peer.Request("POST", "/with-trailers"), endStream: false);
+        await peer.SendDataAsync(1, "body"u8, endStream: false);
+        await peer.SendHeadersAsync(1, trailers, endStream: true);
+        var ended = await peer.ReadResponseAsync(1);
+        await peer.SendHeadersAsync(3, RawHttp2Peer.Request("POST", "/open-trailers"), endStream: false);
+        await peer.SendHeadersAsync(3, trailers, endStream: false);
+        var code = await peer.ReadResetAsync(3);
+
+        Assert.Equal("body", ended.Text);
+        Assert.Equal(Http2ErrorCode.ProtocolError, code);
+        Assert.Contains("stream 3 reset: trailers on stream 3 do not end it", peer.Server.Log);
+    }
+
     // Flow control towards the client, and frames in their less common shapes.
 
     [Fact]
@@ -673,6 +693,22 @@ public sealed class Http2ConnectionTests
         Assert.Equal("/padded", response.Header("x-path"));
         Assert.Equal("hello", response.Text);
         Assert.Equal("5", response.Trailer("x-body-bytes"));
+    }
+
+    [Fact]
+    public async Task Stopping_an_idle_connection_sends_GOAWAY_NO_ERROR_and_ends_it()
+    {
+        await using var peer = await RawHttp2Peer.ConnectAsync(Echo, Options());
+        await peer.SendPrefaceAsync();
+        await peer.SendHeadersAsync(1, RawHttp2Peer.Request("GET", "/before"), endStream: true);
+        await peer.ReadResponseAsync(1);
+
+        await peer.Server.Stopping.CancelAsync();
+        var goAway = await peer.ReadGoAwayAsync();
+
+        Assert.Equal((Http2ErrorCode.NoError, 1), (goAway.Code, goAway.LastStreamId));
+        await peer.Server.EndedAsync();
+        Assert.Null(await peer.ReadFrameAsync("the end of the connection"));
     }
 
     [Fact]
