@@ -24,6 +24,8 @@ public sealed class VmBoot : IAsyncDisposable
     private readonly VmTaskOptions _options;
     private IVmInstance? _vm;
     private ActivityContext _wait;
+    private ActivitySpanId? _bootModules;
+    private ActivitySpanId _deferredModulesParent;
     private DateTime _guestFrom;
     private int _disposed;
 
@@ -127,7 +129,9 @@ public sealed class VmBoot : IAsyncDisposable
             Relay.Start();
         }
         PlaceGuestPoints();
-        VmStartSpans.Record(Phases, _guestFrom, wait, Relay, bootSpan?.TraceId ?? default);
+        _bootModules = VmStartSpans.Record(Phases, _guestFrom, wait, Relay, bootSpan?.TraceId ?? default);
+        // Modules loaded once the agent listens run beside the calls after the boot: under the boot's own parent.
+        _deferredModulesParent = bootSpan is null ? default : bootSpan.ParentSpanId == default ? bootSpan.SpanId : bootSpan.ParentSpanId;
     }
 
     /// <summary>
@@ -225,6 +229,8 @@ public sealed class VmBoot : IAsyncDisposable
         try
         {
             var log = await Agent!.System.KernelLogAsync(new KernelLogRequest(), deadline: DateTime.UtcNow.AddSeconds(5), cancellationToken: ct);
+            if (log.ModuleLoads.Count > 0)
+                span?.SetTag("nerdbox.kernel.module_spans", VmStartSpans.RecordModules(log.ModuleLoads, Phases, Clock, _wait.TraceId, _bootModules, _deferredModulesParent, relay));
             var records = KernelLog.Parse(log.Text.Span);
             var kernel = KernelBootPhases.From(records, (long)AgentInfo.Timeline.InitStartedNs, _options.InitcallThreshold);
             if (kernel is null)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Nerdbox.Api.System.V1;
 using Nerdbox.Engine.Clock;
 using Nerdbox.Engine.Relay;
 using Nerdbox.Telemetry;
@@ -19,18 +20,20 @@ namespace Nerdbox.Engine.Boot;
 public static class VmStartSpans
 {
     /// <param name="guestFrom">When the VMM had set the machine up and the wait began: where guest time starts.</param>
-    public static void Record(BootPhases p, DateTime guestFrom, Activity? wait, GuestSpanRelay? relay, ActivityTraceId traceId)
+    /// <returns>The id of <c>agent.KernelModules</c>, which <see cref="RecordModules"/> fills later; null when it was not made.</returns>
+    public static ActivitySpanId? Record(BootPhases p, DateTime guestFrom, Activity? wait, GuestSpanRelay? relay, ActivityTraceId traceId)
     {
-        if (wait is null || p.KernelStarted is null || p.InitStarted is null || p.AgentListening is null) return;
+        if (wait is null || p.KernelStarted is null || p.InitStarted is null || p.AgentListening is null) return null;
         HostSpan(wait, "vm.GuestEntry", guestFrom, p.KernelStarted.Value, p);
         var connect = HostSpan(wait, "vm.ChannelConnect", p.AgentListening.Value, p.FirstReply, p);
-        if (relay is null) return;
+        if (relay is null) return null;
         var guest = new DerivedGuestSpans(traceId, p.GuestPointUncertainty, "guest boot clock");
         var agent = guest.Add("agent.Start", wait.SpanId, p.InitStarted.Value, p.AgentListening.Value);
+        ActivitySpanId? modules = null;
         if (p.MountsDone is { } mounts && p.InitDone is { } init && p.ChannelFound is { } channel)
         {
             guest.Add("agent.Mounts", agent, p.InitStarted.Value, mounts);
-            guest.Add("agent.KernelModules", agent, mounts, init);
+            modules = guest.Add("agent.KernelModules", agent, mounts, init);
             guest.Add("agent.ChannelWait", agent, init, channel);
             guest.Add("agent.ServerStart", agent, channel, p.AgentListening.Value);
         }
@@ -40,6 +43,48 @@ public static class VmStartSpans
             guest.Add("agent.FirstRequest", connect.SpanId, p.AgentListening.Value, firstCall);
         }
         relay.SubmitDerived(typeof(VmStartSpans).FullName!, guest.Spans);
+        return modules;
+    }
+
+    /// <summary>
+    /// The agent's module loads, read after the boot: those before it served as <c>agent.KernelModule.NAME</c> under
+    /// <c>agent.KernelModules</c> (<paramref name="bootModules"/>), kept inside it; those it loaded once it listened
+    /// under one <c>agent.KernelModulesDeferred</c> beside its first calls, under <paramref name="deferredParent"/>.
+    /// </summary>
+    public static int RecordModules(IReadOnlyList<ModuleLoad> loads, BootPhases p, ClockEstimate clock, ActivityTraceId traceId,
+        ActivitySpanId? bootModules, ActivitySpanId deferredParent, GuestSpanRelay relay)
+    {
+        var guest = new DerivedGuestSpans(traceId, clock.Uncertainty, "guest boot clock");
+        DateTime At(ulong bootNs) => clock.BootClockToHostUtc(bootNs);
+        loads = [.. loads.Take(MaxModuleSpans)];
+        if (bootModules is { } parent && p.MountsDone is { } from && p.InitDone is { } to)
+            foreach (var load in loads.Where(l => !l.Deferred))
+                guest.Add(SpanName(load), parent, Clamp(At(load.StartNs), from, to), Clamp(At(load.EndNs), from, to), Attributes(load));
+        var deferred = loads.Where(l => l.Deferred).ToList();
+        if (deferred.Count > 0 && deferredParent != default && p.AgentListening is { } listening)
+        {
+            // Not before the agent listened (it loads these only then), nor after they were read.
+            var now = DateTime.UtcNow;
+            DateTime Placed(ulong bootNs) => Clamp(At(bootNs), listening, now);
+            var all = guest.Add("agent.KernelModulesDeferred", deferredParent, Placed(deferred.Min(l => l.StartNs)), Placed(deferred.Max(l => l.EndNs)));
+            foreach (var load in deferred) guest.Add(SpanName(load), all, Placed(load.StartNs), Placed(load.EndNs), Attributes(load));
+        }
+        relay.SubmitDerived(typeof(VmStartSpans).FullName!, guest.Spans);
+        return guest.Spans.Count;
+    }
+
+    // A guest loads a dozen modules; more are not believed.
+    private const int MaxModuleSpans = 256;
+
+    /// <summary>Module names are the kernel's (letters, digits, underscores), cut to a bound: the guest is not trusted.</summary>
+    private static string SpanName(ModuleLoad load) =>
+        "agent.KernelModule." + new string([.. load.Name.Take(64).Select(c => char.IsAsciiLetterOrDigit(c) || c == '_' ? c : '_')]);
+
+    private static Dictionary<string, object> Attributes(ModuleLoad load)
+    {
+        var attributes = new Dictionary<string, object> { ["nerdbox.kernel.module"] = load.Name.Length > 64 ? load.Name[..64] : load.Name };
+        if (load.Error.Length > 0) attributes["nerdbox.kernel.module.error"] = load.Error.Length > 256 ? load.Error[..256] : load.Error;
+        return attributes;
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using Nerdbox.Api.Contract;
+using Nerdbox.Api.System.V1;
 using Nerdbox.GuestAgent.Native;
 
 namespace Nerdbox.GuestAgent.Init;
@@ -18,6 +19,7 @@ internal static class KernelModules
     private static readonly HashSet<string> VirtioChannel = ["virtio_ring", "virtio", "virtio_mmio", "virtio_console"];
     private static readonly HashSet<string> Vsock = ["vsock", "vmw_vsock_virtio_transport_common", "vmw_vsock_virtio_transport"];
     private static List<string> _deferred = [];
+    private static readonly List<ModuleLoad> LoadsSoFar = [];
     private static readonly TaskCompletionSource DeferredLoaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Completes once every module has been loaded (or failed to load).</summary>
@@ -49,13 +51,22 @@ internal static class KernelModules
         _deferred = later;
     }
 
+    /// <summary>Every load so far, timed on the boot clock, for the host's spans.</summary>
+    public static IReadOnlyList<ModuleLoad> Loads
+    {
+        get
+        {
+            lock (LoadsSoFar) return [.. LoadsSoFar];
+        }
+    }
+
     /// <summary>Loads the rest; called once the server listens.</summary>
     public static void LoadDeferred(Action<string> log)
     {
         try
         {
             var cmdline = KernelCmdline.Read();
-            foreach (var path in _deferred) Load(path, cmdline, log);
+            foreach (var path in _deferred) Load(path, cmdline, log, deferred: true);
         }
         finally
         {
@@ -63,13 +74,21 @@ internal static class KernelModules
         }
     }
 
-    private static void Load(string path, KernelCmdline cmdline, Action<string> log)
+    private static void Load(string path, KernelCmdline cmdline, Action<string> log, bool deferred = false)
     {
         var name = Path.GetFileNameWithoutExtension(path);
-        using var file = File.OpenHandle(path);
-        var fd = (int)file.DangerousGetHandle();
-        var rc = Libc.SyscallFinitModule(Libc.SYS_finit_module, fd, cmdline.ModuleParameters(name), 0);
-        if (rc != 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Libc.EEXIST)
-            log($"module {name}: {Libc.LastErrorText()}");
+        var load = new ModuleLoad { Name = name, StartNs = BootClock.BootNs(), Deferred = deferred };
+        using (var file = File.OpenHandle(path))
+        {
+            var fd = (int)file.DangerousGetHandle();
+            var rc = Libc.SyscallFinitModule(Libc.SYS_finit_module, fd, cmdline.ModuleParameters(name), 0);
+            if (rc != 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Libc.EEXIST)
+            {
+                load.Error = Libc.LastErrorText();
+                log($"module {name}: {load.Error}");
+            }
+        }
+        load.EndNs = BootClock.BootNs();
+        lock (LoadsSoFar) LoadsSoFar.Add(load);
     }
 }

@@ -60,7 +60,12 @@ internal sealed class SystemService(AgentOptions options, Init.BootTimeline time
     public override Task<KernelLogResponse> KernelLog(KernelLogRequest request, ServerCallContext context)
     {
         var (text, size) = KernelLogReader.Read((int)Math.Min(request.MaxBytes, int.MaxValue));
-        return Task.FromResult(new KernelLogResponse { Text = Google.Protobuf.ByteString.CopyFrom(text), BufferBytes = (uint)size });
+        return Task.FromResult(new KernelLogResponse
+        {
+            Text = Google.Protobuf.ByteString.CopyFrom(text),
+            BufferBytes = (uint)size,
+            ModuleLoads = { Init.KernelModules.Loads },
+        });
     }
 
     private static string ReadKernelRelease()

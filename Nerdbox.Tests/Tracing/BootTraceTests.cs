@@ -31,6 +31,7 @@ public sealed class BootTraceTests(GuestImageFixture fixture)
         "nerdbox.services.task.v1.Task/Wait", "task.Wait", "task.Delete", "crun.Delete",
         "kernel.Boot", "kernel.StartKernel", "kernel.Initcalls", "kernel.InitramfsUnpack", "kernel.FreeInitMemory", "kernel.ExecInit",
         "agent.Start", "agent.Mounts", "agent.KernelModules", "agent.ChannelWait", "agent.ServerStart", "agent.FirstRequest",
+        "agent.KernelModulesDeferred",
     ];
 
     [Fact]
@@ -83,6 +84,11 @@ public sealed class BootTraceTests(GuestImageFixture fixture)
                 // The guest's side of the channel's first round trip.
                 Assert.Equal("vm.ChannelConnect", parent.Span.Name);
             }
+            else if (g.Span.Name is "agent.KernelModulesDeferred")
+            {
+                // Loaded once the agent listened, beside the calls after the boot: under the run, not the boot's wait.
+                Assert.Equal("shim.Run", parent.Span.Name);
+            }
             else Assert.Equal(ShimTracing.GuestServiceName, parent.ServiceName);
 
             // Corrected onto the host's clock (or placed on it from the guest's boot clock), the guest span lies inside
@@ -95,6 +101,20 @@ public sealed class BootTraceTests(GuestImageFixture fixture)
             Assert.True(g.Span.EndTimeUnixNano <= parent.Span.EndTimeUnixNano + slack,
                 $"{g.Span.Name} ends {(long)(g.Span.EndTimeUnixNano - parent.Span.EndTimeUnixNano) / 1000} us after its parent {parent.Span.Name}");
         }
+
+        // Each module load is a span: the channel's before the agent served, the disk's and file systems' after, beside its first calls.
+        string[] ModulesUnder(string parentName)
+        {
+            var parentId = TracedRun.Hex(guest.Single(g => g.Span.Name == parentName).Span.SpanId);
+            return [.. guest.Where(g => TracedRun.Hex(g.Span.ParentSpanId) == parentId).Select(g => g.Span.Name)];
+        }
+        var beforeServing = ModulesUnder("agent.KernelModules");
+        var deferred = ModulesUnder("agent.KernelModulesDeferred");
+        Assert.Subset(beforeServing.ToHashSet(), new[] { "agent.KernelModule.virtio_ring", "agent.KernelModule.virtio", "agent.KernelModule.virtio_mmio" }.ToHashSet());
+        Assert.Subset(deferred.ToHashSet(), new[] { "agent.KernelModule.virtio_blk", "agent.KernelModule.erofs", "agent.KernelModule.overlay" }.ToHashSet());
+        Assert.Empty(beforeServing.Intersect(deferred));
+        Assert.All(guest.Where(g => g.Span.Name.StartsWith("agent.KernelModule.", StringComparison.Ordinal)), g =>
+            Assert.Equal(g.Span.Name["agent.KernelModule.".Length..], g.Span.Attributes.Single(a => a.Key == "nerdbox.kernel.module").Value.StringValue));
 
         // On this one-CPU guest the initramfs unpack overlaps the initcall levels: each level it overlapped says for how long.
         var unpack = guest.Single(g => g.Span.Name == "kernel.InitramfsUnpack").Span;
