@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using Nerdbox.GuestAgent.Init;
 using Nerdbox.GuestAgent.Server.Grpc;
 using Nerdbox.GuestAgent.Workload;
 
@@ -36,12 +37,28 @@ internal sealed class AgentServer
 
     private Task<KestrelServer> StartKestrelAsync()
     {
-        lock (_kestrelLock) return _kestrel ??= Task.Run(StartWorkloadKestrelAsync);
+        lock (_kestrelLock)
+        {
+            if (_kestrel is not null) return _kestrel;
+            _kestrel = Task.Run(StartWorkloadKestrelAsync);
+            // Nobody awaits the start but the stop: a failure is said on the console now, not only at power-off.
+            _kestrel.ContinueWith(t => AgentLog.Write($"workload endpoints: the server did not start: {t.Exception?.GetBaseException().Message}"),
+                TaskContinuationOptions.OnlyOnFaulted);
+            return _kestrel;
+        }
     }
 
     private async Task<KestrelServer> StartWorkloadKestrelAsync()
     {
         var options = new KestrelServerOptions { ApplicationServices = NoServices.Instance };
+        // A workload starved of CPU beside others must not be cut off as a slow client, nor an idle exporter's
+        // connection ended under it. The idle limit is long rather than infinite: with an infinite one Kestrel ends a
+        // connection that idles past a heartbeat (HTTP/2: a GOAWAY between calls; HTTP/1.1: closed unanswered when
+        // its request comes half a second late).
+        options.Limits.KeepAliveTimeout = TimeSpan.FromDays(1);
+        options.Limits.MinRequestBodyDataRate = null;
+        options.Limits.MinResponseDataRate = null;
+        options.Limits.Http2.KeepAlivePingDelay = Timeout.InfiniteTimeSpan;
         options.Listen(new WorkloadEndPoint(WorkloadProtocol.Grpc), l => l.Protocols = HttpProtocols.Http2);
         options.Listen(new WorkloadEndPoint(WorkloadProtocol.Http), l => l.Protocols = HttpProtocols.Http1);
         var kestrel = new KestrelServer(Options.Create(options), new AgentListenerFactory(_workloads), _loggers);
