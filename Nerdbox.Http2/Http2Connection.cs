@@ -167,9 +167,7 @@ public sealed class Http2Connection
             catch (Http2ProtocolException e) when (e.StreamId is { } id)
             {
                 _log?.Invoke($"HTTP/2 stream {id} reset: {e.Message}");
-                Http2Stream? stream;
-                lock (_streams) _streams.Remove(id, out stream);
-                stream?.Abort();
+                Forget(id);
                 await ResetAsync(id, e.Code);
             }
         }
@@ -357,9 +355,7 @@ public sealed class Http2Connection
         RequireStream(frame);
         if (frame.Length != 4) throw new Http2ProtocolException(Http2ErrorCode.FrameSizeError, $"a RST_STREAM frame of {frame.Length} bytes, not 4");
         if (frame.StreamId > _lastStreamId) throw new Http2ProtocolException(Http2ErrorCode.ProtocolError, $"RST_STREAM on stream {frame.StreamId}, which was never opened");
-        Http2Stream? stream;
-        lock (_streams) _streams.Remove(frame.StreamId, out stream);
-        stream?.Abort();
+        Forget(frame.StreamId);
         return Task.CompletedTask;
     }
 
@@ -458,6 +454,14 @@ public sealed class Http2Connection
     private bool WasReset(int streamId)
     {
         lock (_recentlyReset) return _recentlyReset.Contains(streamId);
+    }
+
+    /// <summary>A stream reset by either side: out of the table, and its handler told.</summary>
+    private void Forget(int streamId)
+    {
+        Http2Stream? stream;
+        lock (_streams) _streams.Remove(streamId, out stream);
+        stream?.Abort();
     }
 
     private Http2Stream? Find(int streamId)

@@ -26,13 +26,17 @@ internal sealed class FrameWriter(Stream transport)
     /// Queues one frame and, when <paramref name="flush"/> is set, writes everything queued in one write. A frame is
     /// never written in part: cancellation is honoured only while waiting for the writer, not in the transport's write.
     /// </summary>
-    public async Task WriteFrameAsync(FrameType type, byte flags, int streamId, ReadOnlyMemory<byte> payload, CancellationToken ct, bool flush = true)
+    public Task WriteFrameAsync(FrameType type, byte flags, int streamId, ReadOnlyMemory<byte> payload, CancellationToken ct, bool flush = true) =>
+        QueueAsync(() => Append(type, flags, streamId, payload.Span), ct, flush);
+
+    /// <summary>Queues frames (back to back, nothing of another writer between them) and flushes as <see cref="WriteFrameAsync"/> does.</summary>
+    private async Task QueueAsync(Action append, CancellationToken ct, bool flush)
     {
         await _writing.WaitAsync(ct);
         try
         {
             if (_closed) throw new IOException("the HTTP/2 connection is closed");
-            Append(type, flags, streamId, payload.Span);
+            append();
             if (flush || _pending.WrittenCount >= FlushAbove) await FlushLockedAsync();
         }
         finally
@@ -81,12 +85,9 @@ internal sealed class FrameWriter(Stream transport)
     }
 
     /// <summary>A header block as HEADERS and, when it is larger than a frame, CONTINUATIONs, queued back to back.</summary>
-    public async Task WriteHeadersAsync(int streamId, byte[] block, bool endStream, CancellationToken ct, bool flush = true)
-    {
-        await _writing.WaitAsync(ct);
-        try
+    public Task WriteHeadersAsync(int streamId, byte[] block, bool endStream, CancellationToken ct, bool flush = true) =>
+        QueueAsync(() =>
         {
-            if (_closed) throw new IOException("the HTTP/2 connection is closed");
             var offset = 0;
             var first = true;
             do
@@ -99,13 +100,7 @@ internal sealed class FrameWriter(Stream transport)
                 offset += length;
                 first = false;
             } while (offset < block.Length);
-            if (flush || _pending.WrittenCount >= FlushAbove) await FlushLockedAsync();
-        }
-        finally
-        {
-            _writing.Release();
-        }
-    }
+        }, ct, flush);
 
     /// <summary>Sends <paramref name="data"/> on a stream as DATA frames, each within both send windows and the peer's frame size.</summary>
     public async Task WriteDataAsync(StreamSendWindow stream, ReadOnlyMemory<byte> data, bool endStream, CancellationToken ct, bool flush = true)
