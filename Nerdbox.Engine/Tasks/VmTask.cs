@@ -73,14 +73,17 @@ public sealed class VmTask : IAsyncDisposable
     {
         Phases.CreateStarted = DateTime.UtcNow;
         if (Directory.Exists(StateDirectory)) throw new VmException($"task '{Id}' exists already ({StateDirectory})");
-        var (bundle, disk) = await ShimTracing.InSpanAsync("shim.BundleLoad", async span =>
+        var (bundle, guestConfig, disk) = await ShimTracing.InSpanAsync("shim.BundleLoad", async span =>
         {
             span?.SetTag("nerdbox.bundle.path", bundlePath);
             var b = OciBundle.Load(bundlePath);
+            var config = GuestConfig.Make(b.Config, span?.Context);
+            span?.SetTag("nerdbox.workload.endpoint", config.Workload.Description);
+            if (config.Workload.KeptFromBundle.Count > 0) span?.SetTag("nerdbox.workload.env_from_bundle", string.Join(',', config.Workload.KeptFromBundle));
             StateDirectories.Create(StateDirectory);
             var image = await RootfsDisk.BuildAsync(b.RootfsPath, Path.Combine(StateDirectory, "rootfs.erofs"), ct);
             span?.SetTag("nerdbox.rootfs.disk_bytes", new FileInfo(image).Length);
-            return (b, image);
+            return (b, config, image);
         });
         BundlePath = bundle.Path;
 
@@ -94,7 +97,7 @@ public sealed class VmTask : IAsyncDisposable
                 Id = Id,
                 Rootfs = new Api.Bundle.V1.RootfsDisk { Serial = RootfsDisk.Serial, Fstype = RootfsDisk.FsType },
             };
-            foreach (var (name, content) in bundle.Files) request.Files[name] = ByteString.CopyFrom(content);
+            foreach (var (name, content) in bundle.Files) request.Files[name] = ByteString.CopyFrom(name == "config.json" ? guestConfig.Json : content);
             span?.SetTag("nerdbox.bundle.files", request.Files.Count);
             await CallAgentAsync("the bundle transfer", deadline => agent.Bundle.CreateAsync(request, deadline: deadline, cancellationToken: ct));
         });
@@ -103,7 +106,13 @@ public sealed class VmTask : IAsyncDisposable
 
         await ShimTracing.InSpanAsync("shim.TaskCreate", async span =>
         {
-            var r = await CallAgentAsync("the create", deadline => agent.Task.CreateAsync(new CreateTaskRequest { Id = Id, BundleId = Id }, deadline: deadline, cancellationToken: ct));
+            var r = await CallAgentAsync("the create", deadline => agent.Task.CreateAsync(new CreateTaskRequest
+            {
+                Id = Id,
+                BundleId = Id,
+                WorkloadEndpoint = guestConfig.Workload.Endpoint,
+                StartSpanId = guestConfig.StartSpanId?.ToHexString() ?? "",
+            }, deadline: deadline, cancellationToken: ct));
             Pid = r.Pid;
             span?.SetTag("process.pid", (long)r.Pid);
         });

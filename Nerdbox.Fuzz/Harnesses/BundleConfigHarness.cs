@@ -4,11 +4,14 @@ namespace Nerdbox.Fuzz.Harnesses;
 
 /// <summary>
 /// A bundle's <c>config.json</c>, checked by <see cref="OciBundle.Load"/> in a scratch bundle whose
-/// rootfs exists. Bad configuration may only raise <see cref="BundleException"/>, with a message.
+/// rootfs exists, and one that passes made into the guest's (<see cref="GuestConfig.Make"/>). Bad configuration may
+/// only raise <see cref="BundleException"/>, with a message.
 /// </summary>
 internal sealed class BundleConfigHarness : IFuzzHarness
 {
     private static readonly Lazy<string> Bundle = new(MakeBundle);
+    private static readonly System.Diagnostics.ActivityContext Traced = new(System.Diagnostics.ActivityTraceId.CreateRandom(),
+        System.Diagnostics.ActivitySpanId.CreateRandom(), System.Diagnostics.ActivityTraceFlags.Recorded);
 
     public string Name => "bundle-config";
     public string Input => "an OCI bundle's config.json";
@@ -18,7 +21,8 @@ internal sealed class BundleConfigHarness : IFuzzHarness
         File.WriteAllBytes(Path.Combine(Bundle.Value, "config.json"), input);
         try
         {
-            OciBundle.Load(Bundle.Value);
+            var bundle = OciBundle.Load(Bundle.Value);
+            GuestConfig.Make(bundle.Config, Traced);
         }
         catch (BundleException e) when (e.Message.Length > 0)
         {

@@ -1,13 +1,14 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
+using Nerdbox.Api.Contract;
 using Nerdbox.GuestAgent.Native;
 using Nerdbox.GuestAgent.Tracing;
 
 namespace Nerdbox.GuestAgent.Bundles;
 
 /// <summary>
-/// Bundles in the guest: <c>/run/nerdbox/bundles/ID</c> with the host's bundle files, and the rootfs
-/// disk mounted read-only under a tmpfs-backed overlay so that the container can write.
+/// Bundles in the guest: <c>/run/nerdbox/bundles/ID</c> with the host's bundle files, written as they come (the
+/// host made config.json for the guest: its root.path is the rootfs directory), and the rootfs disk mounted
+/// read-only under a tmpfs-backed overlay so that the container can write.
 /// </summary>
 internal sealed class BundleStore(string root)
 {
@@ -31,7 +32,7 @@ internal sealed class BundleStore(string root)
         var dir = PathOf(id);
         if (Directory.Exists(dir)) throw new InvalidOperationException($"bundle '{id}' exists already");
         Directory.CreateDirectory(dir);
-        var rootfs = Path.Combine(dir, "rootfs");
+        var rootfs = Path.Combine(dir, GuestBundleLayout.RootfsDirectory);
         Directory.CreateDirectory(rootfs);
         foreach (var (name, content) in files)
         {
@@ -39,20 +40,10 @@ internal sealed class BundleStore(string root)
             if (!target.StartsWith(dir + "/", StringComparison.Ordinal) || name.StartsWith('/'))
                 throw new ArgumentException($"bundle file '{name}' is outside the bundle");
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.WriteAllBytes(target, name == "config.json" ? PointRootAt(content, rootfs) : content);
+            File.WriteAllBytes(target, content);
         }
         if (diskSerial is { Length: > 0 }) MountRootfs(dir, rootfs, diskSerial, fsType);
         return dir;
-    }
-
-    /// <summary>The host's root.path means nothing here: point it at the guest's rootfs.</summary>
-    private static byte[] PointRootAt(byte[] config, string rootfs)
-    {
-        var node = JsonNode.Parse(config) as JsonObject ?? throw new ArgumentException("config.json is not a JSON object");
-        var root = node["root"] as JsonObject ?? new JsonObject();
-        root["path"] = rootfs;
-        node["root"] = root;
-        return System.Text.Encoding.UTF8.GetBytes(node.ToJsonString());
     }
 
     private static void MountRootfs(string dir, string rootfs, string serial, string fsType)

@@ -19,7 +19,7 @@ internal sealed class BundleService(BundleStore bundles) : Api.Bundle.V1.Bundle.
             var path = bundles.Create(request.Id, files, request.Rootfs?.Serial, request.Rootfs?.Fstype ?? "erofs");
             return Task.FromResult(new CreateBundleResponse { BundlePath = path });
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or System.Text.Json.JsonException)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException)
         {
             GuestTracing.RecordError(span, e);
             throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message));

@@ -34,6 +34,7 @@ internal sealed class TaskService(BundleStore bundles, AgentOptions options, Wor
         span?.SetTag("container.id", request.Id);
         BundleStore.ValidateId(request.Id);
         BundleStore.ValidateId(request.BundleId);
+        var startSpanId = StartSpanId(request.StartSpanId);
         var path = bundles.PathOf(request.BundleId);
         if (!File.Exists(Path.Combine(path, "config.json")))
             throw new RpcException(new Status(StatusCode.NotFound, $"bundle '{request.BundleId}' was not created"));
@@ -42,9 +43,10 @@ internal sealed class TaskService(BundleStore bundles, AgentOptions options, Wor
             throw new RpcException(new Status(StatusCode.AlreadyExists, $"task '{request.Id}' exists already"));
         try
         {
-            var workload = WorkloadTelemetryFor(container, span);
+            // The host chose the start span's id and named it in the container's TRACEPARENT.
+            if (startSpanId is { } id && span is { Recorded: true }) container.ChosenStartSpan = (id, span.Context);
             await container.CreateAsync();
-            if (workload.Endpoint) OpenWorkloadEndpoint(container, span);
+            if (request.WorkloadEndpoint) OpenWorkloadEndpoint(container, span);
         }
         catch (Exception e)
         {
@@ -55,21 +57,13 @@ internal sealed class TaskService(BundleStore bundles, AgentOptions options, Wor
         return new CreateTaskResponse { Pid = (uint)container.Pid };
     }
 
-    /// <summary>Gives the bundle its OTLP variables (and a network namespace); the create span says what was given.</summary>
-    private static WorkloadEnvironment.Given WorkloadTelemetryFor(Container container, Activity? span)
+    /// <summary>The start span's id the host chose: empty for none, else 16 lowercase hex digits, not all zero.</summary>
+    private static ActivitySpanId? StartSpanId(string given)
     {
-        // The start span's id is chosen now, so the workload can be told its parent before the span exists.
-        ActivityContext? startParent = null;
-        if (span is { Recorded: true })
-        {
-            var id = ActivitySpanId.CreateRandom();
-            container.ChosenStartSpan = (id, span.Context);
-            startParent = new ActivityContext(span.TraceId, id, ActivityTraceFlags.Recorded);
-        }
-        var given = WorkloadEnvironment.Give(container.BundlePath, startParent);
-        span?.SetTag("nerdbox.workload.endpoint", given.Description);
-        if (given.KeptFromBundle.Count > 0) span?.SetTag("nerdbox.workload.env_from_bundle", string.Join(',', given.KeptFromBundle));
-        return given;
+        if (given.Length == 0) return null;
+        if (given.Length != 16 || !given.All(char.IsAsciiHexDigitLower) || given.All(c => c == '0'))
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"start_span_id is not 16 lowercase hex digits naming a span ({given.Length} characters)"));
+        return ActivitySpanId.CreateFromString(given);
     }
 
     /// <summary>
@@ -81,6 +75,7 @@ internal sealed class TaskService(BundleStore bundles, AgentOptions options, Wor
         try
         {
             var broughtUp = workloadEndpoints.OpenInNamespace(container.Id, $"/proc/{container.Pid}/ns/net");
+            span?.SetTag("nerdbox.workload.endpoint", WorkloadEndpoints.Description);
             if (broughtUp) span?.SetTag("nerdbox.workload.loopback_brought_up", true);
         }
         catch (Exception e)

@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
+using Nerdbox.Api.Contract;
 using Nerdbox.GuestAgent.Tracing;
 
 namespace Nerdbox.GuestAgent.Workload;
@@ -15,8 +16,11 @@ namespace Nerdbox.GuestAgent.Workload;
 /// </summary>
 internal sealed class WorkloadEndpoints : IAsyncDisposable
 {
-    public const int GrpcPort = 4317;
-    public const int HttpPort = 4318;
+    public const int GrpcPort = GuestBundleLayout.WorkloadGrpcPort;
+    public const int HttpPort = GuestBundleLayout.WorkloadHttpPort;
+
+    /// <summary>A container's endpoint as its create span says it.</summary>
+    public static readonly string Description = $"grpc 127.0.0.1:{GrpcPort}, http 127.0.0.1:{HttpPort}";
 
     private readonly ConcurrentDictionary<string, ContainerEndpoint> _open = new(StringComparer.Ordinal);
     private readonly Channel<ConnectionContext> _grpc = Channel.CreateUnbounded<ConnectionContext>();

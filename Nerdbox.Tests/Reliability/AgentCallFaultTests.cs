@@ -62,6 +62,21 @@ public sealed class AgentCallFaultTests
         await ServesOnAsync(agent);
     }
 
+    [Theory]
+    [InlineData("0123")]
+    [InlineData("0123456789ABCDEF")]
+    [InlineData("0000000000000000")]
+    [InlineData("0123456789abcdefg")]
+    public async Task A_start_span_id_that_names_no_span_is_refused_by_name(string id)
+    {
+        await using var agent = await HostAgent.StartAsync();
+        var e = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await agent.Client.Task.CreateAsync(
+            new Nerdbox.Api.Task.V1.CreateTaskRequest { Id = "t", BundleId = "b", StartSpanId = id }, deadline: DateTime.UtcNow.AddSeconds(30)));
+        Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains($"start_span_id is not 16 lowercase hex digits naming a span ({id.Length} characters)", e.Status.Detail);
+        await ServesOnAsync(agent);
+    }
+
     [Fact]
     public async Task A_bad_grpc_timeout_is_named()
     {

@@ -44,16 +44,19 @@ public sealed class GuestWorkloadVmTests(GuestImageFixture fixture)
         // TRACEPARENT names the container's start span: the run's trace, and the id crun.Start carries.
         var traceparent = Assert.Single(lines, l => l.StartsWith("TRACEPARENT=", StringComparison.Ordinal));
         Assert.Matches("^TRACEPARENT=00-[0-9a-f]{32}-[0-9a-f]{16}-01$", traceparent);
-        var spans = await traced.CollectAsync(run.TraceId, s => s.Any(x => x.Span.Name == "crun.Start") && s.Any(x => x.Span.Name == "task.Create"));
+        var spans = await traced.CollectAsync(run.TraceId, s => s.Any(x => x.Span.Name == "crun.Start") && s.Any(x => x.Span.Name == "task.Create") && s.Any(x => x.Span.Name == "shim.BundleLoad"));
         var start = Assert.Single(spans, s => s.Span.Name == "crun.Start").Span;
         Assert.Equal($"TRACEPARENT=00-{run.TraceId}-{TracedRun.Hex(start.SpanId)}-01", traceparent);
+        // The host's load span says what the config was given, the guest's create span what the agent opened.
+        var load = Assert.Single(spans, s => s.Span.Name == "shim.BundleLoad").Span;
+        Assert.Equal("grpc 127.0.0.1:4317, http 127.0.0.1:4318", Attribute(load, "nerdbox.workload.endpoint"));
+        Assert.Equal("OTEL_METRICS_EXPORTER", Attribute(load, "nerdbox.workload.env_from_bundle"));
         var create = Assert.Single(spans, s => s.Span.Name == "task.Create").Span;
-        string Attribute(string key) => create.Attributes.Single(a => a.Key == key).Value.StringValue;
-        Assert.Equal("grpc 127.0.0.1:4317, http 127.0.0.1:4318", Attribute("nerdbox.workload.endpoint"));
-        Assert.Equal("OTEL_METRICS_EXPORTER", Attribute("nerdbox.workload.env_from_bundle"));
+        Assert.Equal("grpc 127.0.0.1:4317, http 127.0.0.1:4318", Attribute(create, "nerdbox.workload.endpoint"));
     }
+
     [Fact]
-    public async Task A_container_that_joins_a_network_namespace_by_path_gets_no_endpoint_and_its_create_span_says_why()
+    public async Task A_container_that_joins_a_network_namespace_by_path_gets_no_endpoint_and_its_load_span_says_why()
     {
         await using var scratch = new VmScratch();
         var bundle = await scratch.BundleAsync("joined", "sh", "-c", "env | grep -E '^(OTEL_|TRACEPARENT=)'; echo checked");
@@ -63,9 +66,13 @@ public sealed class GuestWorkloadVmTests(GuestImageFixture fixture)
         var run = await TaskRun.RunAsync("joined", bundle, await scratch.OptionsAsync(fixture) with { GuestSpanSink = traced.Sinks });
         // grep finds nothing, so the script's last line alone is printed.
         Assert.Equal("checked\n", Encoding.UTF8.GetString(run.Stdout));
-        var spans = await traced.CollectAsync(run.TraceId, s => s.Any(x => x.Span.Name == "task.Create"));
+        var spans = await traced.CollectAsync(run.TraceId, s => s.Any(x => x.Span.Name == "task.Create") && s.Any(x => x.Span.Name == "shim.BundleLoad"));
+        var load = Assert.Single(spans, s => s.Span.Name == "shim.BundleLoad").Span;
+        Assert.Equal("none: the bundle joins the network namespace at /proc/1/ns/net", Attribute(load, "nerdbox.workload.endpoint"));
+        // The agent was not asked to open one.
         var create = Assert.Single(spans, s => s.Span.Name == "task.Create").Span;
-        Assert.Equal("none: the bundle joins the network namespace at /proc/1/ns/net",
-            create.Attributes.Single(a => a.Key == "nerdbox.workload.endpoint").Value.StringValue);
+        Assert.DoesNotContain(create.Attributes, a => a.Key == "nerdbox.workload.endpoint");
     }
+
+    private static string Attribute(OpenTelemetry.Proto.Trace.V1.Span span, string key) => span.Attributes.Single(a => a.Key == key).Value.StringValue;
 }

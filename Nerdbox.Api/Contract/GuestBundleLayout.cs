@@ -1,0 +1,17 @@
+namespace Nerdbox.Api.Contract;
+
+/// <summary>
+/// What the host and the guest agree on about a bundle in the guest: where its root file system is mounted, and the
+/// ports of the OTLP endpoint each container is given on its own loopback.
+/// </summary>
+public static class GuestBundleLayout
+{
+    /// <summary>The directory under the guest's bundle directory where the rootfs is mounted; the config's root.path.</summary>
+    public const string RootfsDirectory = "rootfs";
+
+    /// <summary>The container's OTLP/gRPC port on its loopback.</summary>
+    public const int WorkloadGrpcPort = 4317;
+
+    /// <summary>The container's OTLP/HTTP port on its loopback.</summary>
+    public const int WorkloadHttpPort = 4318;
+}
