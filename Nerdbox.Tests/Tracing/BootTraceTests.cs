@@ -252,12 +252,13 @@ public sealed class BootTraceTests(GuestImageFixture fixture)
         {
             Assert.Equal("crun", Of(name)["container.runtime.name"].StringValue);
             Assert.Equal("traced", Of(name)["container.id"].StringValue);
-            // crun's own CPU time, user and system: some of each (it execs and makes system calls), and together no
-            // more than the span's time, which it spent on the guest's one CPU (1 ms for the rounding of both).
+            // crun's own CPU time, user and system: some in all, and together no more than the span's time, which it
+            // spent on the guest's one CPU (1 ms for the rounding of both). The kernel splits a process's run time
+            // between user and system by the timer ticks that fell in each, so a short run can show 0 for either.
             var span = Assert.Single(spans, s => s.Span.Name == name).Span;
             var user = Of(name)["nerdbox.process.cpu.user_ms"].DoubleValue;
             var system = Of(name)["nerdbox.process.cpu.system_ms"].DoubleValue;
-            Assert.True(user > 0 && system > 0, $"{name}: user {user} ms, system {system} ms");
+            Assert.True(user >= 0 && system >= 0 && user + system > 0, $"{name}: user {user} ms, system {system} ms");
             Assert.InRange(user + system, 0, (span.EndTimeUnixNano - span.StartTimeUnixNano) / 1e6 + 1);
         }
         Assert.Equal("overlay", Of("mount.Overlay")["system.filesystem.type"].StringValue);
