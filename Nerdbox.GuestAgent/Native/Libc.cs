@@ -27,6 +27,7 @@ internal static unsafe partial class Libc
     public const int WNOHANG = 1;
     public const int PR_SET_CHILD_SUBREAPER = 36;
     public const int O_CLOEXEC = 0x80000;
+    public const int O_NONBLOCK = 0x800;
     public const int SYS_finit_module = 313;
 
     public const uint LINUX_REBOOT_CMD_POWER_OFF = 0x4321FEDC;
@@ -121,6 +122,15 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "setsockopt", SetLastError = true)]
     public static partial int SetSockOpt(int fd, int level, int name, void* value, int valueLen);
 
+    [LibraryImport(Lib, EntryPoint = "read", SetLastError = true)]
+    public static partial nint Read(int fd, void* buffer, nuint count);
+
+    [LibraryImport(Lib, EntryPoint = "write", SetLastError = true)]
+    public static partial nint Write(int fd, void* buffer, nuint count);
+
+    [LibraryImport(Lib, EntryPoint = "getsockname", SetLastError = true)]
+    public static partial int GetSockName(int fd, void* addr, int* addrLen);
+
     // A thread's network namespace (a container's endpoint sockets are made inside the container's).
     public const int CLONE_NEWNET = 0x40000000;
 
@@ -149,7 +159,10 @@ internal static unsafe partial class Libc
         public short Revents;
     }
 
+    public const short POLLIN = 0x1;
     public const short POLLOUT = 0x4;
+    public const short POLLERR = 0x8;
+    public const short POLLNVAL = 0x20;
     public const short POLLHUP = 0x10;
 
     [LibraryImport(Lib, EntryPoint = "poll", SetLastError = true)]

@@ -4,9 +4,9 @@ using Nerdbox.GuestAgent.Native;
 namespace Nerdbox.GuestAgent.Workload;
 
 /// <summary>
-/// Work done inside another network namespace: a socket stays in the namespace it was made in, so a
-/// dedicated thread joins the container's namespace (<c>setns</c> changes only the calling thread),
-/// makes the sockets there, and leaves again; the agent then accepts on them from its own namespace.
+/// Work done inside another network namespace: a socket stays in the namespace it was made in, so the thread that
+/// makes a container's sockets joins the container's namespace (<c>setns</c> changes only the calling thread), makes
+/// them there, and leaves again; the agent then accepts on them from anywhere.
 /// </summary>
 internal static unsafe class NetworkNamespace
 {
@@ -17,44 +17,39 @@ internal static unsafe class NetworkNamespace
     private const ulong SIOCSIFFLAGS = 0x8914;
     private const short IFF_UP = 0x1;
 
-    /// <summary>Runs <paramref name="work"/> on a thread of its own inside the namespace at <paramref name="path"/>.</summary>
-    public static T RunIn<T>(string path, Func<T> work)
+    /// <summary>Moves the calling thread into the network namespace at <paramref name="path"/> until the scope ends.</summary>
+    public static Scope Enter(string path)
     {
-        T result = default!;
-        Exception? error = null;
-        var thread = new Thread(() =>
+        var own = Libc.Open("/proc/thread-self/ns/net", O_RDONLY | Libc.O_CLOEXEC);
+        if (own < 0) throw new IOException($"cannot open this thread's network namespace: {Libc.LastErrorText()}");
+        var target = Libc.Open(path, O_RDONLY | Libc.O_CLOEXEC);
+        try
         {
-            var own = Libc.Open("/proc/thread-self/ns/net", O_RDONLY | Libc.O_CLOEXEC);
-            var target = Libc.Open(path, O_RDONLY | Libc.O_CLOEXEC);
-            try
-            {
-                if (target < 0) throw new IOException($"cannot open the network namespace {path}: {Libc.LastErrorText()}");
-                if (Libc.SetNs(target, Libc.CLONE_NEWNET) != 0) throw new IOException($"cannot join the network namespace {path}: {Libc.LastErrorText()}");
-                try
-                {
-                    result = work();
-                }
-                finally
-                {
-                    // The thread ends next anyway; going back keeps it harmless until it does.
-                    if (own >= 0) Libc.SetNs(own, Libc.CLONE_NEWNET);
-                }
-            }
-            catch (Exception e)
-            {
-                error = e;
-            }
-            finally
-            {
-                if (target >= 0) Libc.Close(target);
-                if (own >= 0) Libc.Close(own);
-            }
-        })
-        { IsBackground = true, Name = "netns" };
-        thread.Start();
-        thread.Join();
-        if (error is not null) throw error;
-        return result;
+            if (target < 0) throw new IOException($"cannot open the network namespace {path}: {Libc.LastErrorText()}");
+            if (Libc.SetNs(target, Libc.CLONE_NEWNET) != 0) throw new IOException($"cannot join the network namespace {path}: {Libc.LastErrorText()}");
+        }
+        catch
+        {
+            Libc.Close(own);
+            throw;
+        }
+        finally
+        {
+            if (target >= 0) Libc.Close(target);
+        }
+        return new Scope(own);
+    }
+
+    /// <summary>The calling thread's stay in another namespace; ending it goes back to the one it came from.</summary>
+    public readonly struct Scope(int own) : IDisposable
+    {
+        public void Dispose()
+        {
+            // The acceptor's next work enters a namespace of its own, so a failed return only ever matters for the
+            // host-mode endpoints of tests; it is said on the console.
+            if (Libc.SetNs(own, Libc.CLONE_NEWNET) != 0) Init.AgentLog.Write($"workload endpoints: cannot go back to the agent's network namespace: {Libc.LastErrorText()}");
+            Libc.Close(own);
+        }
     }
 
     /// <summary>Brings the loopback interface of the calling thread's namespace up; false when it was up already.</summary>

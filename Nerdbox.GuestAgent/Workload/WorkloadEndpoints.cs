@@ -27,6 +27,7 @@ internal sealed class WorkloadEndpoints : IAsyncDisposable
     private readonly Channel<ConnectionContext> _http = Channel.CreateUnbounded<ConnectionContext>();
     private readonly Lazy<SocketConnectionContextFactory> _factory =
         new(() => new SocketConnectionContextFactory(new SocketConnectionFactoryOptions(), NullLogger.Instance));
+    private readonly Lazy<WorkloadAcceptor> _acceptor = new(() => new WorkloadAcceptor());
 
     /// <summary>Called once, when any container's endpoint accepts its first connection (the agent starts Kestrel then).</summary>
     public Action? FirstConnection { get; set; }
@@ -44,10 +45,12 @@ internal sealed class WorkloadEndpoints : IAsyncDisposable
     /// </summary>
     public bool OpenInNamespace(string containerId, string netnsPath)
     {
-        var (endpoint, broughtUp) = NetworkNamespace.RunIn(netnsPath, () =>
+        var acceptor = _acceptor.Value;
+        var (endpoint, broughtUp) = acceptor.Run(() =>
         {
+            using var inside = NetworkNamespace.Enter(netnsPath);
             var up = NetworkNamespace.BringLoopbackUp();
-            return (ContainerEndpoint.Listen(containerId, new IPEndPoint(IPAddress.Loopback, GrpcPort), new IPEndPoint(IPAddress.Loopback, HttpPort)), up);
+            return (ContainerEndpoint.Listen(containerId, acceptor, GrpcPort, HttpPort), up);
         });
         Add(endpoint);
         return broughtUp;
@@ -59,7 +62,8 @@ internal sealed class WorkloadEndpoints : IAsyncDisposable
     /// </summary>
     public ContainerEndpoint OpenOnLoopback(string containerId, int grpcPort, int httpPort)
     {
-        var endpoint = ContainerEndpoint.Listen(containerId, new IPEndPoint(IPAddress.Loopback, grpcPort), new IPEndPoint(IPAddress.Loopback, httpPort));
+        var acceptor = _acceptor.Value;
+        var endpoint = acceptor.Run(() => ContainerEndpoint.Listen(containerId, acceptor, grpcPort, httpPort));
         Add(endpoint);
         return endpoint;
     }
@@ -72,7 +76,7 @@ internal sealed class WorkloadEndpoints : IAsyncDisposable
             throw new InvalidOperationException($"container '{endpoint.ContainerId}' has an OTLP endpoint already");
         }
         GuestTracing.Buffer.Workloads.Open(endpoint.ContainerId);
-        endpoint.Start(_factory.Value, _grpc.Writer, _http.Writer, Connected);
+        endpoint.Start(() => _factory.Value, _grpc.Writer, _http.Writer, Connected);
     }
 
     private void Connected()
@@ -96,6 +100,7 @@ internal sealed class WorkloadEndpoints : IAsyncDisposable
         _grpc.Writer.TryComplete();
         _http.Writer.TryComplete();
         foreach (var id in _open.Keys) await CloseAsync(id);
+        if (_acceptor.IsValueCreated) _acceptor.Value.Dispose();
         if (_factory.IsValueCreated) _factory.Value.Dispose();
     }
 }
