@@ -21,11 +21,6 @@ internal sealed class VsockEndPoint(uint port) : EndPoint
 /// </summary>
 internal sealed class VsockListener : IChannelListener
 {
-    private const int SOCK_STREAM = 1;
-    private const int SOCK_CLOEXEC = 0x80000;
-    private const int SOL_SOCKET = 1;
-    private const int SO_RCVTIMEO = 20;
-    private const int EAGAIN = 11;
 
     private readonly int _fd;
     private volatile bool _unbound;
@@ -39,7 +34,7 @@ internal sealed class VsockListener : IChannelListener
     /// <summary>Binds the port, or fails with the reason (e.g. the kernel has no vsock transport).</summary>
     public static unsafe VsockListener Bind(VsockEndPoint endPoint)
     {
-        var fd = Libc.Socket(SockaddrVm.AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        var fd = Libc.Socket(SockaddrVm.AF_VSOCK, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
         if (fd < 0) throw new VsockUnavailableException($"vsock socket: {Libc.LastErrorText()}; the kernel has no vsock transport");
         var addr = SockaddrVm.For(SockaddrVm.CidAny, endPoint.Port);
         if (Libc.Bind(fd, &addr, sizeof(SockaddrVm)) != 0 || Libc.Listen(fd, 16) != 0)
@@ -49,7 +44,7 @@ internal sealed class VsockListener : IChannelListener
             throw new VsockUnavailableException($"vsock bind/listen on port {endPoint.Port}: {error}");
         }
         var timeout = new Libc.Timespec { Seconds = 0, Nanoseconds = 200_000 }; // struct timeval: 200 ms
-        Libc.SetSockOpt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(Libc.Timespec));
+        Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_RCVTIMEO, &timeout, sizeof(Libc.Timespec));
         return new VsockListener(fd);
     }
 
@@ -66,12 +61,12 @@ internal sealed class VsockListener : IChannelListener
                 return new NetworkStream(socket, ownsSocket: true);
             }
             var errno = Marshal.GetLastPInvokeError();
-            if (errno != EAGAIN && errno != Libc.EINTR) throw new IOException("vsock accept: " + Libc.LastErrorText());
+            if (errno != Libc.EAGAIN && errno != Libc.EINTR) throw new IOException("vsock accept: " + Libc.LastErrorText());
         }
         return null;
     }
 
-    private unsafe int Accept() => Libc.Accept4(_fd, null, null, SOCK_CLOEXEC);
+    private unsafe int Accept() => Libc.Accept4(_fd, null, null, Libc.SOCK_CLOEXEC);
 
     public ValueTask DisposeAsync()
     {

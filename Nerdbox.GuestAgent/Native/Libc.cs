@@ -106,7 +106,18 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "posix_spawn")]
     public static partial int PosixSpawn(int* pid, byte* path, void* fileActions, void* attr, byte** argv, byte** envp);
 
-    // vsock (AF_VSOCK = 40): .NET refuses the address family, so the socket is made here.
+    // Sockets made here rather than through .NET: vsock (AF_VSOCK = 40), whose address family .NET refuses, and the
+    // workloads' loopback listeners, which should cost no .NET socket code until a workload connects.
+    public const int AF_INET = 2;
+    public const int SOCK_STREAM = 1;
+    public const int SOCK_DGRAM = 2;
+    public const int SOCK_NONBLOCK = 0x800;
+    public const int SOCK_CLOEXEC = 0x80000;
+    public const int SOL_SOCKET = 1;
+    public const int SO_REUSEADDR = 2;
+    public const int SO_RCVTIMEO = 20;
+    public const int ECONNABORTED = 103;
+
     [LibraryImport(Lib, EntryPoint = "socket", SetLastError = true)]
     public static partial int Socket(int domain, int type, int protocol);
 

@@ -11,12 +11,6 @@ namespace Nerdbox.GuestAgent.Workload;
 /// </summary>
 internal static unsafe class LoopbackListener
 {
-    private const int AF_INET = 2;
-    private const int SOCK_STREAM = 1;
-    private const int SOCK_NONBLOCK = 0x800;
-    private const int SOL_SOCKET = 1;
-    private const int SO_REUSEADDR = 2;
-
     /// <summary><c>struct sockaddr_in</c>: the port and address in network byte order.</summary>
     [StructLayout(LayoutKind.Sequential)]
     private struct SockaddrIn
@@ -30,17 +24,17 @@ internal static unsafe class LoopbackListener
     /// <summary>Binds and listens on 127.0.0.1:<paramref name="port"/> (0: any free port); non-blocking, close-on-exec.</summary>
     public static int Listen(int port, int backlog)
     {
-        var fd = Libc.Socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | Libc.O_CLOEXEC, 0);
+        var fd = Libc.Socket(Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, 0);
         if (fd < 0) throw new IOException($"cannot listen on 127.0.0.1:{port}: socket: {Libc.LastErrorText()}");
         // As .NET does for a listener: a port whose last connections wait out TIME_WAIT can be bound again.
         var one = 1;
         var address = new SockaddrIn
         {
-            Family = AF_INET,
+            Family = Libc.AF_INET,
             Port = (ushort)IPAddress.HostToNetworkOrder((short)port),
             Address = BitConverter.ToUInt32([127, 0, 0, 1]),
         };
-        if (Libc.SetSockOpt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(int)) != 0 ||
+        if (Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_REUSEADDR, &one, sizeof(int)) != 0 ||
             Libc.Bind(fd, &address, sizeof(SockaddrIn)) != 0 || Libc.Listen(fd, backlog) != 0)
         {
             var error = Libc.LastErrorText();

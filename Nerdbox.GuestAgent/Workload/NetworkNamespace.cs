@@ -11,8 +11,6 @@ namespace Nerdbox.GuestAgent.Workload;
 internal static unsafe class NetworkNamespace
 {
     private const int O_RDONLY = 0;
-    private const int AF_INET = 2;
-    private const int SOCK_DGRAM = 2;
     private const ulong SIOCGIFFLAGS = 0x8913;
     private const ulong SIOCSIFFLAGS = 0x8914;
     private const short IFF_UP = 0x1;
@@ -55,7 +53,7 @@ internal static unsafe class NetworkNamespace
     /// <summary>Brings the loopback interface of the calling thread's namespace up; false when it was up already.</summary>
     public static bool BringLoopbackUp()
     {
-        var fd = Libc.Socket(AF_INET, SOCK_DGRAM | Libc.O_CLOEXEC, 0);
+        var fd = Libc.Socket(Libc.AF_INET, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC, 0);
         if (fd < 0) throw new IOException("socket for the loopback interface: " + Libc.LastErrorText());
         try
         {

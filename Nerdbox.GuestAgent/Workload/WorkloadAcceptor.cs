@@ -13,8 +13,6 @@ namespace Nerdbox.GuestAgent.Workload;
 /// </summary>
 internal sealed unsafe class WorkloadAcceptor : IDisposable
 {
-    private const int SOCK_CLOEXEC = 0x80000;
-
     private readonly Thread _thread;
     private readonly int _wakeRead;
     private readonly int _wakeWrite;
@@ -113,11 +111,11 @@ internal sealed unsafe class WorkloadAcceptor : IDisposable
         if (!_listeners.TryGetValue(listener, out var accepted)) return;
         while (true)
         {
-            var fd = Libc.Accept4(listener, null, null, SOCK_CLOEXEC);
+            var fd = Libc.Accept4(listener, null, null, Libc.SOCK_CLOEXEC);
             if (fd < 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
-                if (errno is Libc.EAGAIN or Libc.EINTR or ECONNABORTED) return;
+                if (errno is Libc.EAGAIN or Libc.EINTR or Libc.ECONNABORTED) return;
                 AgentLog.Write($"workload endpoints: accept: {Libc.LastErrorText()}");
                 return;
             }
@@ -131,8 +129,6 @@ internal sealed unsafe class WorkloadAcceptor : IDisposable
             }
         }
     }
-
-    private const int ECONNABORTED = 103;
 
     public void Dispose()
     {
