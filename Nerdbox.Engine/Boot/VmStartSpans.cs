@@ -34,7 +34,8 @@ public static class VmStartSpans
         {
             guest.Add("agent.Mounts", agent, p.InitStarted.Value, mounts);
             modules = guest.Add("agent.KernelModules", agent, mounts, init);
-            guest.Add("agent.ChannelWait", agent, init, channel);
+            // The reaper, options and span buffer, then the channel's device, which a virtio-serial VM has at once.
+            guest.Add("agent.Setup", agent, init, channel);
             guest.Add("agent.ServerStart", agent, channel, p.AgentListening.Value);
         }
         if (connect is not null && p.FirstCallHandled is { } firstCall)

@@ -30,7 +30,7 @@ public sealed class BootTraceTests(GuestImageFixture fixture)
         "nerdbox.services.task.v1.Task/Start", "task.Start", "crun.Start",
         "nerdbox.services.task.v1.Task/Wait", "task.Wait", "task.Delete", "crun.Delete",
         "kernel.Boot", "kernel.StartKernel", "kernel.Initcalls", "kernel.InitramfsUnpack", "kernel.FreeInitMemory", "kernel.ExecInit",
-        "agent.Start", "agent.Mounts", "agent.KernelModules", "agent.ChannelWait", "agent.ServerStart", "agent.FirstRequest",
+        "agent.Start", "agent.Mounts", "agent.KernelModules", "agent.Setup", "agent.ServerStart", "agent.FirstRequest",
         "agent.KernelModulesDeferred",
     ];
 
