@@ -117,6 +117,10 @@ internal static unsafe partial class Libc
     public const int SO_REUSEADDR = 2;
     public const int SO_RCVTIMEO = 20;
     public const int ECONNABORTED = 103;
+    public const int ENOMEM = 12;
+    public const int ENFILE = 23;
+    public const int EMFILE = 24;
+    public const int ENOBUFS = 105;
 
     [LibraryImport(Lib, EntryPoint = "socket", SetLastError = true)]
     public static partial int Socket(int domain, int type, int protocol);

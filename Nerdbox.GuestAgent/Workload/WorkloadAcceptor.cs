@@ -34,6 +34,7 @@ internal sealed unsafe class WorkloadAcceptor : IDisposable
     /// <summary>Runs <paramref name="work"/> on the acceptor's thread and returns its result (or throws what it threw).</summary>
     public T Run<T>(Func<T> work)
     {
+        if (Thread.CurrentThread == _thread) return work();
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_gate)
         {
@@ -105,7 +106,11 @@ internal sealed unsafe class WorkloadAcceptor : IDisposable
         while (_work.TryDequeue(out var work)) work();
     }
 
-    /// <summary>Takes every connection waiting on a listener; one that vanished before its accept is skipped.</summary>
+    /// <summary>
+    /// Takes every connection waiting on a listener; one that vanished before its accept is skipped. Out of file
+    /// descriptors or memory, the connection stays queued and the thread pauses before it tries again, rather than
+    /// spinning on the guest's one CPU; any other failure stops accepting on that listener.
+    /// </summary>
     private void AcceptAll(int listener)
     {
         if (!_listeners.TryGetValue(listener, out var accepted)) return;
@@ -117,6 +122,8 @@ internal sealed unsafe class WorkloadAcceptor : IDisposable
                 var errno = Marshal.GetLastPInvokeError();
                 if (errno is Libc.EAGAIN or Libc.EINTR or Libc.ECONNABORTED) return;
                 AgentLog.Write($"workload endpoints: accept: {Libc.LastErrorText()}");
+                if (errno is Libc.EMFILE or Libc.ENFILE or Libc.ENOBUFS or Libc.ENOMEM) Thread.Sleep(ResourcePause);
+                else _listeners.Remove(listener);
                 return;
             }
             try
@@ -129,6 +136,8 @@ internal sealed unsafe class WorkloadAcceptor : IDisposable
             }
         }
     }
+
+    private static readonly TimeSpan ResourcePause = TimeSpan.FromMilliseconds(100);
 
     public void Dispose()
     {
