@@ -77,13 +77,18 @@ public static class VmStartSpans
     // A guest loads a dozen modules; more are not believed.
     private const int MaxModuleSpans = 256;
 
-    /// <summary>Module names are the kernel's (letters, digits, underscores), cut to a bound: the guest is not trusted.</summary>
+    // The kernel's module names are shorter; the guest is not trusted.
+    private const int MaxModuleName = 64;
+
+    private static string ModuleName(ModuleLoad load) => load.Name.Length > MaxModuleName ? load.Name[..MaxModuleName] : load.Name;
+
+    /// <summary>Module names are the kernel's (letters, digits, underscores); anything else in one becomes an underscore.</summary>
     private static string SpanName(ModuleLoad load) =>
-        "agent.KernelModule." + new string([.. load.Name.Take(64).Select(c => char.IsAsciiLetterOrDigit(c) || c == '_' ? c : '_')]);
+        "agent.KernelModule." + new string([.. ModuleName(load).Select(c => char.IsAsciiLetterOrDigit(c) || c == '_' ? c : '_')]);
 
     private static Dictionary<string, object> Attributes(ModuleLoad load)
     {
-        var attributes = new Dictionary<string, object> { ["nerdbox.kernel.module"] = load.Name.Length > 64 ? load.Name[..64] : load.Name };
+        var attributes = new Dictionary<string, object> { ["nerdbox.kernel.module"] = ModuleName(load) };
         if (load.Error.Length > 0) attributes["nerdbox.kernel.module.error"] = load.Error.Length > 256 ? load.Error[..256] : load.Error;
         return attributes;
     }
