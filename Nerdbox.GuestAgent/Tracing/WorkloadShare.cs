@@ -250,11 +250,11 @@ internal sealed class WorkloadShare
 
     private static string? SpanError(Span span)
     {
-        if (span.TraceId.Length != 16) return $"span '{Cut(span.Name)}': trace_id must be 16 bytes (got {span.TraceId.Length})";
-        if (IsZero(span.TraceId)) return $"span '{Cut(span.Name)}': trace_id is all zero";
-        if (span.SpanId.Length != 8) return $"span '{Cut(span.Name)}': span_id must be 8 bytes (got {span.SpanId.Length})";
-        if (IsZero(span.SpanId)) return $"span '{Cut(span.Name)}': span_id is all zero";
-        if (span.ParentSpanId.Length is not (0 or 8)) return $"span '{Cut(span.Name)}': parent_span_id must be empty or 8 bytes (got {span.ParentSpanId.Length})";
+        if (span.TraceId.Length != 16) return $"span '{QuotedText.Cut(span.Name)}': trace_id must be 16 bytes (got {span.TraceId.Length})";
+        if (IsZero(span.TraceId)) return $"span '{QuotedText.Cut(span.Name)}': trace_id is all zero";
+        if (span.SpanId.Length != 8) return $"span '{QuotedText.Cut(span.Name)}': span_id must be 8 bytes (got {span.SpanId.Length})";
+        if (IsZero(span.SpanId)) return $"span '{QuotedText.Cut(span.Name)}': span_id is all zero";
+        if (span.ParentSpanId.Length is not (0 or 8)) return $"span '{QuotedText.Cut(span.Name)}': parent_span_id must be empty or 8 bytes (got {span.ParentSpanId.Length})";
         return null;
     }
 
@@ -270,8 +270,6 @@ internal sealed class WorkloadShare
         foreach (var b in id.Span) if (b != 0) return false;
         return true;
     }
-
-    private static string Cut(string name) => name.Length > 64 ? name[..64] + "…" : name;
 
     private readonly record struct Entry(string ContainerId, ResourceSpans? Spans, ResourceLogs? Logs, int Items, long Bytes);
 

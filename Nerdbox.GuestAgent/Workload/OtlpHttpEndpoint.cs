@@ -60,11 +60,11 @@ internal static class OtlpHttpEndpoint
     {
         if (signal == OtlpSignal.Metrics) return OtlpExport.Refuse(containerId, OtlpRefusal.NotRelayed, OtlpExport.NotRelayedMessage);
         if (!json && !mediaType.Equals("application/x-protobuf", StringComparison.OrdinalIgnoreCase))
-            return OtlpExport.Refuse(containerId, OtlpRefusal.UnsupportedMediaType, $"content type '{Cut(mediaType)}' is neither application/x-protobuf nor application/json");
+            return OtlpExport.Refuse(containerId, OtlpRefusal.UnsupportedMediaType, $"content type '{QuotedText.Cut(mediaType)}' is neither application/x-protobuf nor application/json");
         var encoding = http.Request.Headers.ContentEncoding.ToString();
         var gzip = encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase);
         if (!gzip && encoding.Length > 0 && !encoding.Equals("identity", StringComparison.OrdinalIgnoreCase))
-            return OtlpExport.Refuse(containerId, OtlpRefusal.UnsupportedMediaType, $"content encoding '{Cut(encoding)}' is neither gzip nor identity");
+            return OtlpExport.Refuse(containerId, OtlpRefusal.UnsupportedMediaType, $"content encoding '{QuotedText.Cut(encoding)}' is neither gzip nor identity");
         const int max = OtlpExport.MaxRequestBytes;
         var tooLarge = $"the request is larger than {max} bytes";
         if (http.Request.ContentLength > max) return OtlpExport.Refuse(containerId, OtlpRefusal.TooLarge, tooLarge);
@@ -94,6 +94,4 @@ internal static class OtlpHttpEndpoint
         }
         return OtlpExport.Export(containerId, signal, body, json);
     }
-
-    private static string Cut(string text) => text.Length > 64 ? text[..64] + "…" : text;
 }

@@ -57,13 +57,13 @@ internal sealed class GrpcMethodTable(ServerSpans spans, int maxMessageBytes)
         var path = http.Path;
         if (!_methods.TryGetValue(path, out var serve))
         {
-            await EndAsync(http, (int)StatusCode.Unimplemented, $"the agent does not serve {Cut(path)}", null);
+            await EndAsync(http, (int)StatusCode.Unimplemented, $"the agent does not serve {QuotedText.Cut(path, QuotedText.Long)}", null);
             return;
         }
         var timeoutHeader = http.Field("grpc-timeout");
         if (!GrpcWire.TryParseTimeout(timeoutHeader, out var timeout))
         {
-            await EndAsync(http, (int)StatusCode.Internal, $"grpc-timeout '{Cut(timeoutHeader ?? "")}' is not a timeout", null);
+            await EndAsync(http, (int)StatusCode.Internal, $"grpc-timeout '{QuotedText.Cut(timeoutHeader ?? "", QuotedText.Long)}' is not a timeout", null);
             return;
         }
 
@@ -108,6 +108,4 @@ internal sealed class GrpcMethodTable(ServerSpans spans, int maxMessageBytes)
         if (!http.HeadersSent) await http.SendHeadersAsync(200, GrpcWire.ResponseHeaders, http.Aborted, flush: false);
         await http.SendTrailersAsync(200, [], GrpcWire.StatusTrailers(code, message, trailers), http.Aborted);
     }
-
-    private static string Cut(string text) => text.Length > 200 ? text[..200] + "…" : text;
 }
