@@ -14,4 +14,7 @@ public static class GuestBundleLayout
 
     /// <summary>The container's OTLP/HTTP port on its loopback.</summary>
     public const int WorkloadHttpPort = 4318;
+
+    /// <summary>A container's endpoint as spans say it, on the host (what it was given) and in the guest (what was opened).</summary>
+    public static readonly string WorkloadEndpointDescription = $"grpc 127.0.0.1:{WorkloadGrpcPort}, http 127.0.0.1:{WorkloadHttpPort}";
 }

@@ -48,9 +48,6 @@ public static class WorkloadEnvironment
         Add(ProtocolVariable, "http/protobuf");
         Add(MetricsVariable, "none");
         if (startParent is { } parent) Add(TraceParentVariable, $"00-{parent.TraceId.ToHexString()}-{parent.SpanId.ToHexString()}-01");
-        return new Given(true, Description, kept);
+        return new Given(true, GuestBundleLayout.WorkloadEndpointDescription, kept);
     }
-
-    /// <summary>The endpoint's addresses on the container's loopback, as spans say them.</summary>
-    public static readonly string Description = $"grpc 127.0.0.1:{GuestBundleLayout.WorkloadGrpcPort}, http 127.0.0.1:{GuestBundleLayout.WorkloadHttpPort}";
 }

@@ -3,6 +3,7 @@ using TaskStatus = Nerdbox.Api.Task.V1.TaskStatus;
 using System.Diagnostics;
 using System.Collections.Concurrent;
 using Grpc.Core;
+using Nerdbox.Api.Contract;
 using Nerdbox.Api.Task.V1;
 using Nerdbox.GuestAgent.Bundles;
 using Nerdbox.GuestAgent.Tasks;
@@ -75,7 +76,7 @@ internal sealed class TaskService(BundleStore bundles, AgentOptions options, Wor
         try
         {
             var broughtUp = workloadEndpoints.OpenInNamespace(container.Id, $"/proc/{container.Pid}/ns/net");
-            span?.SetTag("nerdbox.workload.endpoint", WorkloadEndpoints.Description);
+            span?.SetTag("nerdbox.workload.endpoint", GuestBundleLayout.WorkloadEndpointDescription);
             if (broughtUp) span?.SetTag("nerdbox.workload.loopback_brought_up", true);
         }
         catch (Exception e)

@@ -19,8 +19,6 @@ internal sealed class WorkloadEndpoints : IAsyncDisposable
     public const int GrpcPort = GuestBundleLayout.WorkloadGrpcPort;
     public const int HttpPort = GuestBundleLayout.WorkloadHttpPort;
 
-    /// <summary>A container's endpoint as its create span says it.</summary>
-    public static readonly string Description = $"grpc 127.0.0.1:{GrpcPort}, http 127.0.0.1:{HttpPort}";
 
     private readonly ConcurrentDictionary<string, ContainerEndpoint> _open = new(StringComparer.Ordinal);
     private readonly Channel<ConnectionContext> _grpc = Channel.CreateUnbounded<ConnectionContext>();
