@@ -17,6 +17,13 @@ public static class AgentKernelArgs
     public const string WorkloadBufferItems = "nerdbox.workload.max";
     public const string WorkloadBufferBytes = "nerdbox.workload.max_bytes";
 
+    /// <summary>
+    /// <c>nerdbox.rootfs=initramfs</c>: the container's rootfs came in the initramfs (<see cref="GuestBundleLayout.InitramfsRootfs"/>)
+    /// and the VM has no disk, so the agent loads no disk or file-system driver.
+    /// </summary>
+    public const string Rootfs = "nerdbox.rootfs";
+    public const string RootfsInInitramfs = "initramfs";
+
     /// <summary>Verbose agent logging on the console.</summary>
     public const string Debug = "nerdbox.debug";
 

@@ -9,6 +9,12 @@ public static class GuestBundleLayout
     /// <summary>The directory under the guest's bundle directory where the rootfs is mounted; the config's root.path.</summary>
     public const string RootfsDirectory = "rootfs";
 
+    /// <summary>
+    /// Where a rootfs that comes in the initramfs lands in the guest (the host's archive holds it under this path, less its
+    /// leading slash); the agent mounts it, under an overlay, as the bundle's <see cref="RootfsDirectory"/>.
+    /// </summary>
+    public const string InitramfsRootfs = "/nerdbox/rootfs";
+
     /// <summary>The container's OTLP/gRPC port on its loopback.</summary>
     public const int WorkloadGrpcPort = 4317;
 

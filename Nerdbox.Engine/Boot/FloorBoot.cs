@@ -5,7 +5,7 @@ namespace Nerdbox.Engine.Boot;
 
 /// <summary>
 /// One bare VM, the floor a run is measured against: the run's backend, kernel, accelerator, CPUs,
-/// memory and kernel words, and a disk like the run's rootfs disk, but an initramfs whose /init only
+/// memory and kernel words, and a disk like the run's rootfs disk when the run has one, but an initramfs whose /init only
 /// prints a line (<see cref="FloorImage"/>). Measures VMM spawn (the same origin as a run's "boot to
 /// output") until that line is on the console.
 /// </summary>
@@ -21,7 +21,7 @@ public static class FloorBoot
     public sealed record Result(TimeSpan ToLine, double? VmmAnonMib, TimeSpan? VmmSystemCpu);
 
     /// <summary>Boots the bare VM once and measures it up to the line on its console; throws a <see cref="VmException"/> when the line never comes.</summary>
-    public static async Task<Result> RunOnceAsync(string id, VmTaskOptions options, string floorInitrd, string disk, CancellationToken ct)
+    public static async Task<Result> RunOnceAsync(string id, VmTaskOptions options, string floorInitrd, string? disk, CancellationToken ct)
     {
         var config = new VmConfig
         {
@@ -33,7 +33,7 @@ public static class FloorBoot
             KernelPath = options.Image.KernelPath,
             InitrdPath = floorInitrd,
             Accelerator = options.Accelerator,
-            Disks = [new VmDisk(disk, Bundles.RootfsDisk.Serial)],
+            Disks = disk is null ? [] : [new VmDisk(disk, Bundles.RootfsDisk.Serial)],
             KernelArgs = options.GuestKernelArgs,
         };
         await using var vm = options.Backend.Create(config);

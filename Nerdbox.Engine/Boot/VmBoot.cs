@@ -1,6 +1,7 @@
 using Task = System.Threading.Tasks.Task;
 using System.Diagnostics;
 using Grpc.Core;
+using Nerdbox.Api.Contract;
 using Nerdbox.Api.System.V1;
 using Nerdbox.Engine.Agent;
 using Nerdbox.Engine.Bundles;
@@ -48,8 +49,8 @@ public sealed class VmBoot : IAsyncDisposable
 
     public string Backend => _vm is null ? _options.Backend.Name : $"{_vm.Backend}/{_vm.Accelerator}";
 
-    /// <summary>Boots with <paramref name="rootfsDisk"/> attached; <paramref name="bootSpan"/> gets the VM start broken down.</summary>
-    public async Task StartAsync(Activity? bootSpan, string rootfsDisk, CancellationToken ct)
+    /// <summary>Boots with the bundle's <paramref name="rootfs"/> (a disk, or in the initramfs); <paramref name="bootSpan"/> gets the VM start broken down.</summary>
+    public async Task StartAsync(Activity? bootSpan, BundleRootfs rootfs, CancellationToken ct)
     {
         var config = new VmConfig
         {
@@ -59,12 +60,14 @@ public sealed class VmBoot : IAsyncDisposable
             MemoryMib = _options.MemoryMib,
             CpuModel = _options.CpuModel,
             KernelPath = _options.Image.KernelPath,
-            InitrdPath = _options.Image.InitrdPath,
+            InitrdPath = rootfs.InInitramfs ? rootfs.Path : _options.Image.InitrdPath,
             InitPath = _options.InitPath,
             InitArgs = _options.InitArgs,
             Accelerator = _options.Accelerator,
-            Disks = [new VmDisk(rootfsDisk, RootfsDisk.Serial)],
-            KernelArgs = _options.GuestKernelArgs,
+            Disks = rootfs.Disk is { } disk ? [new VmDisk(disk, RootfsDisk.Serial)] : [],
+            KernelArgs = rootfs.InInitramfs
+                ? [AgentKernelArgs.Word(AgentKernelArgs.Rootfs, AgentKernelArgs.RootfsInInitramfs), .. _options.GuestKernelArgs]
+                : _options.GuestKernelArgs,
         };
         bootSpan?.SetTag("nerdbox.vm.backend", _options.Backend.Name);
         Phases.ReadyWhen = _options.ReadyWhen;

@@ -22,6 +22,9 @@ public sealed record VmTaskOptions
     public string? CpuModel { get; init; }
     public string Accelerator { get; init; } = VmShape.Auto;
 
+    /// <summary>How the bundle's rootfs reaches the guest (<see cref="Bundles.RootfsVia"/>): by default the initramfs when it fits, else a disk.</summary>
+    public string Rootfs { get; init; } = Bundles.RootfsVia.Auto;
+
     /// <summary>How long the guest agent may take to answer after the VMM started.</summary>
     public TimeSpan BootTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -73,7 +73,7 @@ public sealed class VmTask : IAsyncDisposable
     {
         Phases.CreateStarted = DateTime.UtcNow;
         if (Directory.Exists(StateDirectory)) throw new VmException($"task '{Id}' exists already ({StateDirectory})");
-        var (bundle, guestConfig, disk) = await ShimTracing.InSpanAsync("shim.BundleLoad", async span =>
+        var (bundle, guestConfig, rootfs) = await ShimTracing.InSpanAsync("shim.BundleLoad", async span =>
         {
             span?.SetTag("nerdbox.bundle.path", bundlePath);
             var b = OciBundle.Load(bundlePath);
@@ -81,13 +81,15 @@ public sealed class VmTask : IAsyncDisposable
             span?.SetTag("nerdbox.workload.endpoint", config.Workload.Description);
             if (config.Workload.KeptFromBundle.Count > 0) span?.SetTag("nerdbox.workload.env_from_bundle", string.Join(',', config.Workload.KeptFromBundle));
             StateDirectories.Create(StateDirectory);
-            var image = await RootfsDisk.BuildAsync(b.RootfsPath, Path.Combine(StateDirectory, "rootfs.erofs"), ct);
-            span?.SetTag("nerdbox.rootfs.disk_bytes", new FileInfo(image).Length);
-            return (b, config, image);
+            var r = await BundleRootfs.PrepareAsync(b.RootfsPath, _options.Rootfs, _options.Image.InitrdPath, StateDirectory, ct);
+            span?.SetTag("nerdbox.rootfs.via", r.Via);
+            span?.SetTag("nerdbox.rootfs.via_reason", r.Reason);
+            span?.SetTag(r.InInitramfs ? "nerdbox.rootfs.initramfs_bytes" : "nerdbox.rootfs.disk_bytes", r.Bytes);
+            return (b, config, r);
         });
         BundlePath = bundle.Path;
 
-        await ShimTracing.InSpanAsync("shim.VMBoot", async span => await _boot.StartAsync(span, disk, ct));
+        await ShimTracing.InSpanAsync("shim.VMBoot", async span => await _boot.StartAsync(span, rootfs, ct));
         var agent = _boot.Agent!;
 
         await ShimTracing.InSpanAsync("shim.BundleTransfer", async span =>
@@ -95,7 +97,8 @@ public sealed class VmTask : IAsyncDisposable
             var request = new CreateBundleRequest
             {
                 Id = Id,
-                Rootfs = new Api.Bundle.V1.RootfsDisk { Serial = RootfsDisk.Serial, Fstype = RootfsDisk.FsType },
+                Rootfs = rootfs.InInitramfs ? null : new Api.Bundle.V1.RootfsDisk { Serial = RootfsDisk.Serial, Fstype = RootfsDisk.FsType },
+                RootfsInInitramfs = rootfs.InInitramfs,
             };
             foreach (var (name, content) in bundle.Files) request.Files[name] = ByteString.CopyFrom(name == "config.json" ? guestConfig.Json : content);
             span?.SetTag("nerdbox.bundle.files", request.Files.Count);

@@ -7,10 +7,11 @@ namespace Nerdbox.GuestAgent.Bundles;
 
 /// <summary>
 /// Bundles in the guest: <c>/run/nerdbox/bundles/ID</c> with the host's bundle files, written as they come (the
-/// host made config.json for the guest: its root.path is the rootfs directory), and the rootfs disk mounted
-/// read-only under a tmpfs-backed overlay so that the container can write.
+/// host made config.json for the guest: its root.path is the rootfs directory). The rootfs is a read-only lower
+/// layer under a tmpfs-backed overlay so that the container can write: a disk, or the directory the initramfs brought
+/// (on the guest's root, which no container can write to).
 /// </summary>
-internal sealed class BundleStore(string root)
+internal sealed class BundleStore(string root, string initramfsRootfs = GuestBundleLayout.InitramfsRootfs)
 {
     public const int MaxFiles = 64;
     public const long MaxTotalBytes = 16L * 1024 * 1024;
@@ -23,9 +24,10 @@ internal sealed class BundleStore(string root)
             throw new ArgumentException($"invalid id '{id}': use 1-64 letters, digits, '-', '_' or '.'");
     }
 
-    public string Create(string id, IReadOnlyDictionary<string, byte[]> files, string? diskSerial, string fsType)
+    public string Create(string id, IReadOnlyDictionary<string, byte[]> files, string? diskSerial, string fsType, bool rootfsInInitramfs = false)
     {
         ValidateId(id);
+        if (rootfsInInitramfs && diskSerial is { Length: > 0 }) throw new ArgumentException("bundle names both a rootfs disk and the initramfs's rootfs; give one");
         if (!files.ContainsKey("config.json")) throw new ArgumentException("bundle has no config.json");
         if (files.Count > MaxFiles) throw new ArgumentException($"bundle has {files.Count} files; at most {MaxFiles}");
         if (files.Values.Sum(f => (long)f.Length) > MaxTotalBytes) throw new ArgumentException($"bundle files exceed {MaxTotalBytes} bytes");
@@ -42,31 +44,45 @@ internal sealed class BundleStore(string root)
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.WriteAllBytes(target, content);
         }
-        if (diskSerial is { Length: > 0 }) MountRootfs(dir, rootfs, diskSerial, fsType);
+        if (diskSerial is { Length: > 0 }) MountRootfs(dir, rootfs, new DiskLower(diskSerial, fsType));
+        else if (rootfsInInitramfs) MountRootfs(dir, rootfs, lower: null);
         return dir;
     }
 
-    private static void MountRootfs(string dir, string rootfs, string serial, string fsType)
+    /// <summary>The rootfs's disk: its virtio serial and file-system type.</summary>
+    private sealed record DiskLower(string Serial, string FsType);
+
+    /// <summary>Mounts the overlay on <paramref name="rootfs"/>, over the disk, or over the initramfs's rootfs when <paramref name="lower"/> is null.</summary>
+    private void MountRootfs(string dir, string rootfs, DiskLower? lower)
     {
         using var span = GuestTracing.Source.StartActivity("bundle.MountRootfs");
-        span?.SetTag("nerdbox.disk.serial", serial);
-        span?.SetTag("system.filesystem.type", fsType);
+        span?.SetTag("nerdbox.rootfs.via", lower is null ? "initramfs" : "disk");
+        if (lower is not null)
+        {
+            span?.SetTag("nerdbox.disk.serial", lower.Serial);
+            span?.SetTag("system.filesystem.type", lower.FsType);
+        }
         try
         {
-            if (fsType is not ("erofs" or "ext4")) throw new ArgumentException($"unsupported rootfs type '{fsType}'");
-            // Disk and file-system drivers load after the agent starts serving.
+            if (lower is not null && lower.FsType is not ("erofs" or "ext4")) throw new ArgumentException($"unsupported rootfs type '{lower.FsType}'");
+            if (lower is null && !Directory.Exists(initramfsRootfs)) throw new IOException($"no rootfs came in the initramfs ({initramfsRootfs})");
+            // The overlay's driver, and a disk's drivers, load after the agent starts serving.
             if (!Init.KernelModules.Deferred.Wait(TimeSpan.FromSeconds(10))) throw new IOException("kernel modules for the rootfs did not load within 10s");
-            var device = FindDisk(serial);
-            span?.SetTag("system.device", device);
-            var lower = Path.Combine(dir, "lower");
+            var lowerDir = initramfsRootfs;
+            if (lower is not null)
+            {
+                var device = FindDisk(lower.Serial);
+                span?.SetTag("system.device", device);
+                lowerDir = Path.Combine(dir, "lower");
+                Directory.CreateDirectory(lowerDir);
+                Mount(device, lowerDir, lower.FsType, Libc.MS_RDONLY, null, "mount.Lower");
+            }
             var rw = Path.Combine(dir, "rw");
-            Directory.CreateDirectory(lower);
             Directory.CreateDirectory(rw);
-            Mount(device, lower, fsType, Libc.MS_RDONLY, null, "mount.Lower");
             Mount("tmpfs", rw, "tmpfs", 0, "mode=0755", "mount.Writable");
             Directory.CreateDirectory(Path.Combine(rw, "upper"));
             Directory.CreateDirectory(Path.Combine(rw, "work"));
-            Mount("overlay", rootfs, "overlay", 0, $"lowerdir={lower},upperdir={rw}/upper,workdir={rw}/work", "mount.Overlay");
+            Mount("overlay", rootfs, "overlay", 0, $"lowerdir={lowerDir},upperdir={rw}/upper,workdir={rw}/work", "mount.Overlay");
         }
         catch (Exception e)
         {

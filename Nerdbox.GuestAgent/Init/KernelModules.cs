@@ -10,7 +10,8 @@ namespace Nerdbox.GuestAgent.Init;
 /// as modprobe would (e.g. microvm's <c>virtio_mmio.device=</c>).
 /// Only what the agent's channel needs is loaded before the server starts; the rest (disks,
 /// file systems) loads right after, off the boot path, and <see cref="Deferred"/> says when. vsock's
-/// modules are skipped when the channel is virtio-serial.
+/// modules are skipped when the channel is virtio-serial, and the disk's when the rootfs came in the initramfs
+/// (which needs only the overlay's).
 /// </summary>
 internal static class KernelModules
 {
@@ -18,6 +19,7 @@ internal static class KernelModules
 
     private static readonly HashSet<string> VirtioChannel = ["virtio_ring", "virtio", "virtio_mmio", "virtio_console"];
     private static readonly HashSet<string> Vsock = ["vsock", "vmw_vsock_virtio_transport_common", "vmw_vsock_virtio_transport"];
+    private const string Overlay = "overlay";
     private static List<string> _deferred = [];
     private static readonly List<ModuleLoad> LoadsSoFar = [];
     private static readonly TaskCompletionSource DeferredLoaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -48,7 +50,10 @@ internal static class KernelModules
             // from the boot (the deferred modules load while the first calls are served).
             else if (!(virtioSerial && Vsock.Contains(name))) later.Add(path);
         }
-        _deferred = later;
+        // A rootfs in the initramfs needs the overlay's driver alone: the VM has no disk.
+        _deferred = cmdline.Get(AgentKernelArgs.Rootfs) == AgentKernelArgs.RootfsInInitramfs
+            ? later.Where(p => Path.GetFileNameWithoutExtension(p) == Overlay).ToList()
+            : later;
     }
 
     /// <summary>Every load so far, timed on the boot clock, for the host's spans.</summary>

@@ -5,7 +5,7 @@ using Nerdbox.GuestAgent.Tracing;
 
 namespace Nerdbox.GuestAgent.Services;
 
-/// <summary>Receives a bundle's files from the host and mounts its rootfs disk.</summary>
+/// <summary>Receives a bundle's files from the host and mounts its rootfs (a disk, or what the initramfs brought).</summary>
 internal sealed class BundleService(BundleStore bundles) : Api.Bundle.V1.Bundle.BundleBase
 {
     public override Task<CreateBundleResponse> Create(CreateBundleRequest request, ServerCallContext context)
@@ -16,7 +16,7 @@ internal sealed class BundleService(BundleStore bundles) : Api.Bundle.V1.Bundle.
         try
         {
             var files = request.Files.ToDictionary(kv => kv.Key, kv => kv.Value.ToByteArray());
-            var path = bundles.Create(request.Id, files, request.Rootfs?.Serial, request.Rootfs?.Fstype ?? "erofs");
+            var path = bundles.Create(request.Id, files, request.Rootfs?.Serial, request.Rootfs?.Fstype ?? "erofs", request.RootfsInInitramfs);
             return Task.FromResult(new CreateBundleResponse { BundlePath = path });
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Nerdbox.Engine.Boot;
+using Nerdbox.Engine.Bundles;
 using Nerdbox.Engine.GuestImage;
 using Nerdbox.Engine.Vm;
 using Nerdbox.Engine.Vm.Qemu;
@@ -7,7 +8,7 @@ using Nerdbox.Engine.Vm.Qemu;
 namespace Nerdbox.Shim.Cli;
 
 /// <summary>What a verb that boots VMs asks for: the VM's shape, how long the guest agent may take to answer, and extra kernel words.</summary>
-public sealed record VmRequest(VmShape Shape, TimeSpan BootTimeout, IReadOnlyList<string> KernelArgs, bool KernelTrace = false);
+public sealed record VmRequest(VmShape Shape, TimeSpan BootTimeout, IReadOnlyList<string> KernelArgs, bool KernelTrace = false, string Rootfs = RootfsVia.Auto);
 
 /// <summary>
 /// The options of every verb that boots VMs (run and the boot benchmarks). Their defaults are
@@ -30,6 +31,7 @@ internal sealed class VmOptions
     private readonly Option<double> _timeout = Timeout("--timeout");
     private readonly Option<string[]> _kernelArgs = KernelArgs("--kernel-arg",
         "an extra guest kernel command-line word (repeat for more); the shim's own (rdinit=, console=, nerdbox.*) are refused");
+    private readonly Option<string> _rootfs = Rootfs("--rootfs", "how the bundle's rootfs reaches the guest");
     private readonly Option<bool> _kernelTrace = new("--kernel-trace")
     {
         Description = "every initcall in the guest kernel's log (initcall_debug): those of 1 ms or more become spans, the ten slowest are listed on kernel.Boot",
@@ -56,6 +58,10 @@ internal sealed class VmOptions
         $"{description}: Debian's cloud kernel, or one built for this VM from Debian's kernel source (built once, minutes; see image build --kernel)",
         GuestKernel.All, GuestKernel.Debian);
 
+    public static Option<string> Rootfs(string name, string description) => CliOptions.OneOf(name,
+        $"{description}: in the VM's initramfs when it fits ({RootfsArchive.MaxBytes / (1024 * 1024)} MiB, {RootfsArchive.MaxEntries} entries, no device nodes), else as a read-only disk under an overlay; or either one",
+        RootfsVia.All, RootfsVia.Auto);
+
     public static Option<double> Timeout(string name) => CliOptions.PositiveNumber(name, "SECONDS",
         "how long the guest agent may take to answer after the VMM started", EngineBootTimeout.TotalSeconds);
 
@@ -71,6 +77,7 @@ internal sealed class VmOptions
         command.Add(_kernel);
         command.Add(_timeout);
         command.Add(_kernelArgs);
+        command.Add(_rootfs);
         command.Add(_kernelTrace);
     }
 
@@ -86,12 +93,13 @@ internal sealed class VmOptions
         },
         TimeSpan.FromSeconds(result.GetValue(_timeout)),
         result.GetValue(_kernelArgs) ?? [],
-        result.GetValue(_kernelTrace));
+        result.GetValue(_kernelTrace),
+        result.GetRequiredValue(_rootfs));
 
     /// <summary>Selects the backend and makes sure the guest image is built (with progress).</summary>
     public static async Task<VmTaskOptions> PrepareAsync(VmRequest request, Action<string> progress, CancellationToken ct)
     {
         var options = await BootPreparation.PrepareAsync(request.Shape, progress, ct);
-        return options with { BootTimeout = request.BootTimeout, KernelArgs = request.KernelArgs, KernelTrace = request.KernelTrace };
+        return options with { BootTimeout = request.BootTimeout, KernelArgs = request.KernelArgs, KernelTrace = request.KernelTrace, Rootfs = request.Rootfs };
     }
 }

@@ -27,7 +27,7 @@ internal sealed record BenchHost(DateTimeOffset Timestamp, string Machine, strin
 
 /// <summary>How one configuration's VMs were made; the accelerator is the one used, not "auto".</summary>
 internal sealed record BenchVm(string Backend, string? BackendReason, string Accelerator, int Cpus, int MemoryMib, IReadOnlyList<string> KernelArgs, string Image = "",
-    string? CpuModel = null, string Kernel = "")
+    string? CpuModel = null, string Kernel = "", string Rootfs = "")
 {
     public static BenchVm From(VmTaskOptions o)
     {
@@ -35,11 +35,11 @@ internal sealed record BenchVm(string Backend, string? BackendReason, string Acc
         // The model the VMM is given, named even when it is the default, so that two sides' tables say what differed.
         var cpuModel = o.CpuModel ?? (o.Backend.Name == "qemu" && accelerator.Length > 0 ? QemuCpuModel.Default(accelerator) : null);
         return new(o.Backend.Name, o.BackendReason, accelerator, o.Cpus, o.MemoryMib, o.KernelArgs,
-            o.Image.InputsHash[..Math.Min(12, o.Image.InputsHash.Length)], cpuModel, o.Image.KernelPackage);
+            o.Image.InputsHash[..Math.Min(12, o.Image.InputsHash.Length)], cpuModel, o.Image.KernelPackage, o.Rootfs);
     }
 
     public override string ToString() =>
-        $"{Backend} ({Accelerator}), {Cpus} CPU{(Cpus == 1 ? "" : "s")}{(CpuModel is null ? "" : $" ({CpuModel})")}, {MemoryMib} MiB, kernel args: {(KernelArgs.Count == 0 ? "(none)" : string.Join(' ', KernelArgs))}{(Image.Length > 0 ? ", image " + Image : "")}{(Kernel.Length > 0 ? ", kernel " + Kernel : "")}";
+        $"{Backend} ({Accelerator}), {Cpus} CPU{(Cpus == 1 ? "" : "s")}{(CpuModel is null ? "" : $" ({CpuModel})")}, {MemoryMib} MiB, kernel args: {(KernelArgs.Count == 0 ? "(none)" : string.Join(' ', KernelArgs))}{(Image.Length > 0 ? ", image " + Image : "")}{(Kernel.Length > 0 ? ", kernel " + Kernel : "")}{(Rootfs.Length > 0 ? ", rootfs " + Rootfs : "")}";
 }
 
 /// <summary>One configuration's figures: its timed boots that finished, those that failed (left out), each phase, and the VMM's memory at the first output.</summary>

@@ -69,7 +69,8 @@ public static class CompareBench
         var (optionsA, sinksA) = BenchRuns.ReadyWhen(WithImage(await VmOptions.PrepareAsync(request.A, l => Console.Error.WriteLine("nerdbox: A: " + l), ct), request.ImageA, request.A), request.ReadyWhen);
         var (optionsB, sinksB) = BenchRuns.ReadyWhen(WithImage(await VmOptions.PrepareAsync(request.B, l => Console.Error.WriteLine("nerdbox: B: " + l), ct), request.ImageB, request.B), request.ReadyWhen);
         var (a, b) = (new Side("A", optionsA, sinksA), new Side("B", optionsB, sinksB));
-        if (request.A.Shape == request.B.Shape && request.A.KernelArgs.SequenceEqual(request.B.KernelArgs) && a.Options.Image == b.Options.Image)
+        if (request.A.Shape == request.B.Shape && request.A.KernelArgs.SequenceEqual(request.B.KernelArgs) && request.A.Rootfs == request.B.Rootfs
+            && a.Options.Image == b.Options.Image)
             Console.Error.WriteLine("nerdbox: A and B are the same configuration: whatever differs is noise");
         var bundle = await BundleAsync(ct, app: request.ReadyWhen is not null);
         try

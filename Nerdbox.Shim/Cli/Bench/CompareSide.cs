@@ -5,7 +5,7 @@ using Nerdbox.Engine.Vm;
 namespace Nerdbox.Shim.Cli.Bench;
 
 /// <summary>
-/// One side of <c>bench compare</c>: its own backend, CPUs, memory, CPU model, kernel and kernel words, as
+/// One side of <c>bench compare</c>: its own backend, CPUs, memory, CPU model, kernel, kernel words and rootfs delivery, as
 /// <c>--a-backend</c>, <c>--a-cpus</c>, ... for A and <c>--b-...</c> for B. Explicit options
 /// rather than a quoted argument string, so that each value is parsed and checked like run's.
 /// </summary>
@@ -18,6 +18,7 @@ internal sealed class CompareSide
     private readonly Option<string> _kernel;
     private readonly Option<string[]> _kernelArgs;
     private readonly Option<string> _image;
+    private readonly Option<string> _rootfs;
 
     public CompareSide(string label)
     {
@@ -29,6 +30,7 @@ internal sealed class CompareSide
         _cpuModel = VmOptions.CpuModel(prefix + "cpu-model", $"{label}'s guest CPU model");
         _kernel = VmOptions.Kernel(prefix + "kernel", $"{label}'s guest kernel");
         _kernelArgs = VmOptions.KernelArgs(prefix + "kernel-arg", $"an extra guest kernel command-line word for {label} (repeat for more)");
+        _rootfs = VmOptions.Rootfs(prefix + "rootfs", $"how the bundle's rootfs reaches {label}'s guest");
         _image = new Option<string>(prefix + "image")
         {
             Description = $"a guest image cache directory (as NERDBOX_IMAGE_DIR; a copy of one made earlier) that {label} boots as it is; default: the current image",
@@ -39,7 +41,7 @@ internal sealed class CompareSide
     /// <summary>"A" or "B".</summary>
     public string Label { get; }
 
-    public IEnumerable<Option> Options => [_backend, _cpus, _memory, _cpuModel, _kernel, _kernelArgs, _image];
+    public IEnumerable<Option> Options => [_backend, _cpus, _memory, _cpuModel, _kernel, _kernelArgs, _rootfs, _image];
 
     /// <summary>This side's request; the accelerator and the boot timeout are the same for both sides.</summary>
     public VmRequest Read(ParseResult r, string accelerator, TimeSpan bootTimeout) => new(
@@ -53,7 +55,8 @@ internal sealed class CompareSide
             Kernel = r.GetRequiredValue(_kernel),
         },
         bootTimeout,
-        r.GetValue(_kernelArgs) ?? []);
+        r.GetValue(_kernelArgs) ?? [],
+        Rootfs: r.GetRequiredValue(_rootfs));
 
     /// <summary>The image this side boots instead of the current one, or null; a directory without a built image fails, naming it.</summary>
     public GuestImageFiles? Image(ParseResult r)

@@ -64,8 +64,8 @@ public static class FloorBench
         try
         {
             var floorInitrd = await FloorImage.EnsureAsync(Path.GetDirectoryName(options.Image.Directory)!, ct);
-            // The bare VM gets a disk like the run's rootfs disk, so that both have the same devices.
-            var disk = await RootfsDisk.BuildAsync(Path.Combine(bundle, "rootfs"), Path.Combine(bundle, "floor-disk.erofs"), ct);
+            // The bare VM gets the run's devices: a disk like the run's rootfs disk, or none when the run's rootfs is in its initramfs.
+            var disk = (await BundleRootfs.PrepareAsync(Path.Combine(bundle, "rootfs"), options.Rootfs, options.Image.InitrdPath, bundle, ct)).Disk;
             var runArgs = CliRunArgs(bundle, request, options);
             // The first boots pay for JIT and a cold page cache: one of each, untimed.
             var before = Kind.Cli;
@@ -95,7 +95,7 @@ public static class FloorBench
     /// One timed boot of <paramref name="kind"/>, in ms, and where they are known its VMM's anonymous memory in MiB and system
     /// CPU time in ms; ms null when it failed (counted, left out).
     /// </summary>
-    private static async Task<(double? Ms, double? AnonMib, double? SystemMs)> OnceAsync(Kind kind, string id, VmTaskOptions options, string bundle, string floorInitrd, string disk,
+    private static async Task<(double? Ms, double? AnonMib, double? SystemMs)> OnceAsync(Kind kind, string id, VmTaskOptions options, string bundle, string floorInitrd, string? disk,
         CliWall cli, IReadOnlyList<string> runArgs, CancellationToken ct)
     {
         switch (kind)
@@ -129,6 +129,7 @@ public static class FloorBench
         "--timeout", request.BootTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture),
         .. options.CpuModel is { } model ? new[] { "--cpu-model", model } : [],
         "--kernel", request.Shape.Kernel,
+        "--rootfs", request.Rootfs,
         .. request.KernelArgs.SelectMany(w => new[] { "--kernel-arg", w }),
     ];
 
