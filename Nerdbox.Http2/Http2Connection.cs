@@ -296,13 +296,14 @@ public sealed class Http2Connection
             throw new Http2ProtocolException(Http2ErrorCode.ProtocolError, $"a client opened stream {streamId}, an even (server) stream id");
         _lastStreamId = streamId;
         var (pseudo, regular) = RequestFields.Split(streamId, fields);
+        var contentLength = RequestFields.ContentLength(streamId, regular);
         Http2Stream stream;
         lock (_streams)
         {
             if (_goingAway) throw new Http2ProtocolException(Http2ErrorCode.RefusedStream, $"stream {streamId} opened after GOAWAY", streamId);
             if (_streams.Count >= _options.MaxConcurrentStreams)
                 throw new Http2ProtocolException(Http2ErrorCode.RefusedStream, $"stream {streamId} is beyond {_options.MaxConcurrentStreams} streams at once", streamId);
-            stream = new Http2Stream(streamId, _writer, _peerInitialWindow, _options.MaxRequestBodyBytes, pseudo, regular)
+            stream = new Http2Stream(streamId, _writer, _peerInitialWindow, _options.MaxRequestBodyBytes, pseudo, regular, contentLength)
             {
                 ReceiveWindow = _options.ReceiveWindow,
             };
@@ -343,10 +344,14 @@ public sealed class Http2Connection
         }
     }
 
-    private static Task OnPriority(FrameHeader frame)
+    private Task OnPriority(FrameHeader frame)
     {
         RequireStream(frame);
-        if (frame.Length != 5) throw new Http2ProtocolException(Http2ErrorCode.FrameSizeError, $"a PRIORITY frame of {frame.Length} bytes, not 5", frame.StreamId);
+        // A stream error resets the stream, but a stream never opened may not be reset (RFC 9113 section 6.4): the
+        // connection's error, then.
+        if (frame.Length != 5)
+            throw new Http2ProtocolException(Http2ErrorCode.FrameSizeError, $"a PRIORITY frame of {frame.Length} bytes, not 5, on stream {frame.StreamId}",
+                frame.StreamId <= _lastStreamId ? frame.StreamId : null);
         return Task.CompletedTask;
     }
 

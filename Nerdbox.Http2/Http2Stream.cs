@@ -17,12 +17,14 @@ public sealed class Http2Stream
     private readonly TaskCompletionSource<RequestBody> _bodyComplete = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _aborted = new();
     private bool _bodyTooLarge;
+    private long _bodyBytes;
     private int _responseState; // 0: nothing sent, 1: headers sent, 2: ended
 
     internal Http2Stream(int id, FrameWriter writer, long sendWindow, int maxBodyBytes, IReadOnlyList<KeyValuePair<string, string>> pseudo,
-        IReadOnlyList<KeyValuePair<string, string>> fields)
+        IReadOnlyList<KeyValuePair<string, string>> fields, long? contentLength = null)
     {
         Id = id;
+        ContentLength = contentLength;
         _writer = writer;
         _send = new StreamSendWindow(id, sendWindow);
         _maxBodyBytes = maxBodyBytes;
@@ -117,14 +119,19 @@ public sealed class Http2Stream
 
     internal bool RemoteEnded { get; private set; }
 
+    /// <summary>The request's content-length, which its body must match; null without one.</summary>
+    internal long? ContentLength { get; }
+
     /// <summary>What the peer may still send on this stream, and what it sent since the last WINDOW_UPDATE.</summary>
     internal long ReceiveWindow { get; set; }
 
     internal int ReceivedSinceUpdate { get; set; }
 
-    /// <summary>Request body bytes; beyond the bound they are counted out, not kept.</summary>
+    /// <summary>Request body bytes; beyond the bound they are counted out, not kept. Past the content-length, the request is malformed.</summary>
     internal void Receive(ReadOnlySpan<byte> data)
     {
+        _bodyBytes += data.Length;
+        if (_bodyBytes > ContentLength) throw RequestFields.BodyLength(Id, ContentLength.Value, _bodyBytes, ended: false);
         if (_bodyTooLarge) return;
         if (_body.Length + data.Length > _maxBodyBytes)
         {
@@ -135,8 +142,10 @@ public sealed class Http2Stream
         _body.Write(data);
     }
 
+    /// <summary>The request's end; a body shorter than its content-length makes it malformed.</summary>
     internal void EndRemote()
     {
+        if (ContentLength is { } expected && _bodyBytes != expected) throw RequestFields.BodyLength(Id, expected, _bodyBytes, ended: true);
         RemoteEnded = true;
         _bodyComplete.TrySetResult(new RequestBody(_bodyTooLarge ? null : _body.ToArray()));
     }

@@ -42,6 +42,27 @@ internal static class RequestFields
         return (pseudo, regular);
     }
 
+    /// <summary>
+    /// The request's content-length, or null without one. The body must then be exactly that long (RFC 9113 section
+    /// 8.1.1); a value that is not one whole number is malformed.
+    /// </summary>
+    public static long? ContentLength(int streamId, List<KeyValuePair<string, string>> regular)
+    {
+        long? length = null;
+        foreach (var (name, value) in regular)
+        {
+            if (name != "content-length") continue;
+            if (length is not null) throw Malformed(streamId, "content-length comes twice");
+            if (value.Length is 0 or > 18 || !value.All(char.IsAsciiDigit)) throw Malformed(streamId, $"content-length '{Cut(value)}' is not a whole number");
+            length = long.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return length;
+    }
+
+    /// <summary>The stream's error when its body has come to <paramref name="received"/> bytes against its content-length.</summary>
+    public static Http2ProtocolException BodyLength(int streamId, long expected, long received, bool ended) =>
+        Malformed(streamId, ended ? $"a body of {received} bytes against a content-length of {expected}" : $"a body past its content-length of {expected}");
+
     private static Http2ProtocolException Malformed(int streamId, string what) =>
         new(Http2ErrorCode.ProtocolError, $"malformed request on stream {streamId}: {what}", streamId);
 

@@ -303,6 +303,24 @@ public sealed class Http2ConnectionTests
     }
 
     [Fact]
+    public async Task A_PRIORITY_frame_of_the_wrong_length_resets_an_opened_stream_and_ends_the_connection_on_one_never_opened()
+    {
+        await using var peer = await RawHttp2Peer.ConnectAsync(Echo, Options());
+        await peer.SendPrefaceAsync();
+        await peer.SendHeadersAsync(1, RawHttp2Peer.Request("POST", "/open"), endStream: false);
+
+        // An opened stream is reset: the connection serves on.
+        await peer.SendFrameAsync(FrameType.Priority, 0, 1, new byte[4]);
+        Assert.Equal(Http2ErrorCode.FrameSizeError, await peer.ReadResetAsync(1));
+        await peer.SendHeadersAsync(3, RawHttp2Peer.Request("GET", "/after"), endStream: true);
+        Assert.Equal("200", (await peer.ReadResponseAsync(3)).Header(":status"));
+
+        // A stream never opened may not be reset (RFC 9113 section 6.4): the connection ends.
+        await peer.SendFrameAsync(FrameType.Priority, 0, 7, new byte[6]);
+        await AssertGoAwayAsync(peer, Http2ErrorCode.FrameSizeError, "a PRIORITY frame of 6 bytes, not 5, on stream 7");
+    }
+
+    [Fact]
     public async Task DATA_on_stream_0_gets_GOAWAY_PROTOCOL_ERROR()
     {
         await using var peer = await RawHttp2Peer.ConnectAsync(Echo, Options());
@@ -459,7 +477,31 @@ public sealed class Http2ConnectionTests
         { "the pseudo-header :path comes after a regular field", [":method: GET", ":scheme: http", "x-first: 1", ":path: /bad"] },
         { "the connection-specific field 'connection'", [":method: GET", ":scheme: http", ":path: /bad", "connection: keep-alive"] },
         { "te: 'gzip' (only 'trailers' is allowed)", [":method: GET", ":scheme: http", ":path: /bad", "te: gzip"] },
+        { "content-length comes twice", [":method: POST", ":scheme: http", ":path: /bad", "content-length: 0", "content-length: 0"] },
+        { "content-length '-1' is not a whole number", [":method: POST", ":scheme: http", ":path: /bad", "content-length: -1"] },
+        // The headers end the stream: no body, against the length they state.
+        { "a body of 0 bytes against a content-length of 3", [":method: POST", ":scheme: http", ":path: /bad", "content-length: 3"] },
     };
+
+    [Theory]
+    [InlineData(4, "a body of 4 bytes against a content-length of 5")]
+    [InlineData(6, "a body past its content-length of 5")]
+    public async Task A_body_that_does_not_match_its_content_length_gets_RST_STREAM_PROTOCOL_ERROR(int bodyBytes, string problem)
+    {
+        await using var peer = await RawHttp2Peer.ConnectAsync(Echo, Options());
+        await peer.SendPrefaceAsync();
+
+        await peer.SendHeadersAsync(1, RawHttp2Peer.Request("POST", "/sized", F("content-length", "5")), endStream: false);
+        await peer.SendDataAsync(1, new byte[bodyBytes], endStream: true);
+        var code = await peer.ReadResetAsync(1);
+        await peer.SendHeadersAsync(3, RawHttp2Peer.Request("POST", "/exact", F("content-length", "5")), endStream: false);
+        await peer.SendDataAsync(3, "exact"u8, endStream: true);
+        var exact = await peer.ReadResponseAsync(3);
+
+        Assert.Equal(Http2ErrorCode.ProtocolError, code);
+        Assert.Contains($"stream 1 reset: malformed request on stream 1: {problem}", peer.Server.Log);
+        Assert.Equal("exact", System.Text.Encoding.ASCII.GetString(exact.Body));
+    }
 
     [Theory]
     [MemberData(nameof(MalformedRequests))]
