@@ -22,7 +22,9 @@ public static class AgentKernelArgs
     /// and the VM has no disk, so the agent loads no disk or file-system driver.
     /// </summary>
     public const string Rootfs = "nerdbox.rootfs";
-    public const string RootfsInInitramfs = "initramfs";
+
+    /// <summary><see cref="Rootfs"/>'s value for a rootfs that came in the initramfs. The class's constants are its keys; this is a value.</summary>
+    public static readonly string RootfsInInitramfs = "initramfs";
 
     /// <summary>Verbose agent logging on the console.</summary>
     public const string Debug = "nerdbox.debug";
