@@ -46,7 +46,8 @@ fi
 
 # QEMU, busybox, crun and the EROFS and decompression tools for the guest image; Chromium for the
 # dashboard's browser test; AFL++ for the fuzz pass (docs/fuzzing.md).
-# gcc, make, flex, bison, bc and libelf-dev build the optional minimal guest kernel (image build --kernel minimal).
+# gcc compiles the guest's stand-in for crun's libsystemd; with make, flex, bison, bc and libelf-dev it builds the
+# optional minimal guest kernel (image build --kernel minimal).
 packages=(qemu-system-x86 busybox-static crun lz4 erofs-utils xz-utils chromium afl++ gcc make flex bison bc libelf-dev)
 missing=()
 for p in "${packages[@]}"; do

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Nerdbox.Engine.GuestImage.Libsystemd;
 using Nerdbox.Engine.Host;
 
 namespace Nerdbox.Engine.GuestImage;
@@ -87,7 +88,7 @@ public sealed class GuestImageBuilder(string cacheDirectory, Action<string> prog
             await KernelExtractor.ExtractElfAsync(vmlinuz, Path.Combine(output, "vmlinux"), ct);
             var modulesDir = Directory.GetDirectories(Path.Combine(kernelTree, "lib", "modules")).Single();
             progress("writing the initramfs");
-            await WriteInitramfsAsync(Path.Combine(output, "initrd.cpio"), agent, modulesDir, ct);
+            await WriteInitramfsAsync(Path.Combine(output, "initrd.cpio"), agent, modulesDir, sourceRoot, Path.Combine(work, "libsystemd"), ct);
             File.Copy(agent, Path.Combine(output, "nerdbox-agent"));
             var manifest = new Manifest(inputs, kernelPackage, DateTime.UtcNow.ToString("O"));
             File.WriteAllText(Path.Combine(output, "manifest.json"), JsonSerializer.Serialize(manifest, ManifestJson.Default.Manifest));
@@ -170,13 +171,26 @@ public sealed class GuestImageBuilder(string cacheDirectory, Action<string> prog
         return binary;
     }
 
-    private async Task WriteInitramfsAsync(string path, string agent, string modulesDir, CancellationToken ct)
+    private async Task WriteInitramfsAsync(string path, string agent, string modulesDir, string sourceRoot, string standInDirectory, CancellationToken ct)
     {
         var crun = HostTools.Find("crun")!;
         var busybox = HostTools.Find("busybox")!;
-        var libraries = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var binary in new[] { crun, busybox, agent })
-            foreach (var lib in await SharedLibrariesAsync(binary, ct)) libraries.Add(lib);
+        // The guest's path of each library, and the host file that goes there.
+        var libraries = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var crunLibraries = (await SharedLibrariesAsync(crun, ct)).ToList();
+        var real = crunLibraries.FirstOrDefault(l => Path.GetFileName(l) == LibsystemdStandIn.SonameFile);
+        var (standIn, keptBecause) = real is null ? (null, null) : await LibsystemdStandIn.BuildAsync(sourceRoot, crun, standInDirectory, ct);
+        if (keptBecause is not null) progress($"crun keeps the real {LibsystemdStandIn.SonameFile}: {keptBecause}");
+        if (standIn is null)
+            foreach (var lib in crunLibraries) libraries.TryAdd(lib, lib);
+        else
+        {
+            // crun's libraries as the stand-in leaves them: its file at the real library's path, and none of the real one's dependencies.
+            foreach (var lib in await SharedLibrariesAsync(crun, ct, standIn))
+                libraries.TryAdd(lib.StartsWith(standIn + "/", StringComparison.Ordinal) ? real! : lib, lib);
+        }
+        foreach (var binary in new[] { busybox, agent })
+            foreach (var lib in await SharedLibrariesAsync(binary, ct)) libraries.TryAdd(lib, lib);
         var modules = ModuleResolver.Resolve(modulesDir, ModuleResolver.Wanted);
 
         await using var fs = File.Create(path);
@@ -201,10 +215,10 @@ public sealed class GuestImageBuilder(string cacheDirectory, Action<string> prog
         cpio.File("usr/bin/crun", await File.ReadAllBytesAsync(crun, ct));
         cpio.File("etc/passwd", "root:x:0:0:root:/:/bin/sh\n"u8.ToArray(), 0x1A4);
         cpio.File("etc/group", "root:x:0:\n"u8.ToArray(), 0x1A4);
-        foreach (var lib in libraries)
+        foreach (var (lib, file) in libraries)
         {
             Dirs(lib);
-            cpio.File(lib.TrimStart('/'), await File.ReadAllBytesAsync(lib, ct));
+            cpio.File(lib.TrimStart('/'), await File.ReadAllBytesAsync(file, ct));
         }
         var order = new StringBuilder();
         foreach (var m in modules)
@@ -216,10 +230,12 @@ public sealed class GuestImageBuilder(string cacheDirectory, Action<string> prog
         cpio.File("lib/modules/nerdbox.order", Encoding.ASCII.GetBytes(order.ToString()), 0x1A4);
     }
 
-    /// <summary>The shared libraries a binary loads (ldd), including the dynamic loader.</summary>
-    private static async Task<IEnumerable<string>> SharedLibrariesAsync(string binary, CancellationToken ct)
+    /// <summary>The shared libraries a binary loads (ldd), including the dynamic loader; those in <paramref name="firstDirectory"/> are found first.</summary>
+    private static async Task<IEnumerable<string>> SharedLibrariesAsync(string binary, CancellationToken ct, string? firstDirectory = null)
     {
-        var r = await HostTools.RunAsync("ldd", [binary], ct: ct);
+        var r = firstDirectory is null
+            ? await HostTools.RunAsync("ldd", [binary], ct: ct)
+            : await HostTools.RunAsync("env", [$"LD_LIBRARY_PATH={firstDirectory}", "ldd", binary], ct: ct);
         if (r.Output.Contains("not a dynamic executable")) return [];
         var libs = new List<string>();
         foreach (var raw in r.Stdout.Split('\n'))
@@ -236,6 +252,7 @@ public sealed class GuestImageBuilder(string cacheDirectory, Action<string> prog
     private static IReadOnlyList<(string Label, string Path)> InputFiles(string sourceRoot) =>
     [
         .. SourceTree.AgentInputs(sourceRoot).Select(f => (Path.GetRelativePath(sourceRoot, f), f)),
+        .. LibsystemdStandIn.Sources(sourceRoot).Select(f => (Path.GetRelativePath(sourceRoot, f), f)),
         .. new[] { "crun", "busybox" }.Select(tool => (tool, HostTools.Find(tool)!)),
     ];
 

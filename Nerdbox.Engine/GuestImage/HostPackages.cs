@@ -12,6 +12,7 @@ public static class HostPackages
         ("apt-get", "apt", "to download the kernel package"),
         ("dpkg-deb", "dpkg", "to unpack the kernel package"),
         ("ldd", "libc-bin", "to find the libraries crun needs"),
+        ("gcc", "gcc", "to compile the guest's stand-in for crun's libsystemd"),
     ];
 
     public static readonly (string Program, string Package, string Why)[] ForRun =

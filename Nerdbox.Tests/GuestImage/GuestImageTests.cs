@@ -1,5 +1,6 @@
 using Nerdbox.Engine.GuestImage;
 using Nerdbox.Tests.Fixture;
+using Nerdbox.Tests.Infrastructure;
 
 namespace Nerdbox.Tests.GuestImage;
 
@@ -30,6 +31,19 @@ public sealed class GuestImageTests(GuestImageFixture fixture)
         Assert.Equal("070701"u8.ToArray(), cpio.AsSpan(0, 6).ToArray());
         foreach (var entry in new[] { "init\0", "usr/bin/crun\0", "bin/busybox\0", "dev/console\0", "lib/modules/nerdbox.order\0", "lib/modules/virtio_console.ko\0", "lib/modules/erofs.ko\0" })
             Assert.True(cpio.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(entry)) >= 0, $"initramfs has no {entry.TrimEnd('\0')}");
+    }
+
+    [Fact]
+    public async Task Crun_gets_the_libsystemd_stand_in_and_none_of_the_real_ones_dependencies()
+    {
+        var entries = NewcArchive.Read(File.ReadAllBytes((await fixture.ImageAsync()).InitrdPath)).ToDictionary(e => e.Name);
+        // The stand-in is a few functions, where the real library is 0.8 MB.
+        Assert.InRange(entries["lib/x86_64-linux-gnu/libsystemd.so.0"].Data.Length, 1, 64 * 1024);
+        foreach (var dependency in new[] { "libgcrypt.so.20", "libgpg-error.so.0", "libzstd.so.1", "liblzma.so.5", "liblz4.so.1" })
+            Assert.DoesNotContain("lib/x86_64-linux-gnu/" + dependency, entries.Keys);
+        // crun's own libraries stay.
+        foreach (var library in new[] { "libseccomp.so.2", "libcap.so.2", "libyajl.so.2", "libc.so.6" })
+            Assert.Contains("lib/x86_64-linux-gnu/" + library, entries.Keys);
     }
 
     [Fact]
