@@ -47,6 +47,33 @@ public sealed class GuestImageTests(GuestImageFixture fixture)
     }
 
     [Fact]
+    public async Task A_stand_in_that_lacks_a_function_crun_imports_is_not_used_and_the_reason_names_it()
+    {
+        var root = Directory.CreateTempSubdirectory("nerdbox-standin-").FullName;
+        try
+        {
+            var dir = Directory.CreateDirectory(Path.Combine(root, "Nerdbox.Engine", "GuestImage", "Libsystemd")).FullName;
+            var sources = Engine.GuestImage.Libsystemd.LibsystemdStandIn.Sources(SourceTree.FindRoot()!);
+            File.WriteAllText(Path.Combine(dir, "libsystemd.c"), string.Join('\n', File.ReadAllLines(sources[0]).Where(l => !l.StartsWith("int sd_notify(", StringComparison.Ordinal))));
+            File.WriteAllText(Path.Combine(dir, "libsystemd.map"), File.ReadAllText(sources[1]).Replace(" sd_notify;", ""));
+            var crun = Engine.Host.HostTools.Find("crun")!;
+
+            var (built, reason) = await Engine.GuestImage.Libsystemd.LibsystemdStandIn.BuildAsync(root, crun, Path.Combine(root, "out"), CancellationToken.None);
+            Assert.Null(built);
+            Assert.Contains("crun needs what it does not define: undefined symbol: sd_notify", reason);
+
+            // A source tree without the stand-in builds with the real library.
+            var (none, why) = await Engine.GuestImage.Libsystemd.LibsystemdStandIn.BuildAsync(Path.Combine(root, "empty"), crun, Path.Combine(root, "out2"), CancellationToken.None);
+            Assert.Null(none);
+            Assert.Equal($"its sources are not in {Path.Combine(root, "empty")}", why);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task The_image_modules_carry_no_appended_signature()
     {
         var cpio = File.ReadAllBytes((await fixture.ImageAsync()).InitrdPath);

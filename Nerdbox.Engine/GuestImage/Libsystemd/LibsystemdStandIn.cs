@@ -11,11 +11,10 @@ public static class LibsystemdStandIn
 {
     public const string SonameFile = "libsystemd.so.0";
 
-    /// <summary>The stand-in's sources in the source tree, which are inputs of the image.</summary>
+    /// <summary>The stand-in's sources in the source tree, which are inputs of the image (a tree without them builds without it).</summary>
     public static IReadOnlyList<string> Sources(string sourceRoot) =>
     [
-        Path.Combine(sourceRoot, "Nerdbox.Engine", "GuestImage", "Libsystemd", "libsystemd.c"),
-        Path.Combine(sourceRoot, "Nerdbox.Engine", "GuestImage", "Libsystemd", "libsystemd.map"),
+        .. new[] { "libsystemd.c", "libsystemd.map" }.Select(f => Path.Combine(sourceRoot, "Nerdbox.Engine", "GuestImage", "Libsystemd", f)).Where(File.Exists),
     ];
 
     /// <summary>
@@ -24,7 +23,7 @@ public static class LibsystemdStandIn
     /// </summary>
     public static async Task<(string? Directory, string? Reason)> BuildAsync(string sourceRoot, string crun, string directory, CancellationToken ct)
     {
-        var (source, versions) = (Sources(sourceRoot)[0], Sources(sourceRoot)[1]);
+        if (Sources(sourceRoot) is not [var source, var versions]) return (null, $"its sources are not in {sourceRoot}");
         if (HostTools.Find("gcc") is not { } gcc) return (null, "gcc is missing to compile it (apt-get install -y --no-install-recommends gcc)");
         Directory.CreateDirectory(directory);
         var output = Path.Combine(directory, SonameFile);
