@@ -15,6 +15,7 @@ public static class RootfsVia
 /// the rootfs appended (<see cref="RootfsArchive"/>), and why that way. A small rootfs in the initramfs spares the guest
 /// its disk and the drivers for it.
 /// </summary>
+/// <param name="Bytes">What the rootfs adds to the boot: the disk's size, or the length of its archive in the initramfs.</param>
 public sealed record BundleRootfs(string Via, string Path, long Bytes, string Reason)
 {
     public bool InInitramfs => Via == RootfsVia.Initramfs;
@@ -33,8 +34,8 @@ public sealed record BundleRootfs(string Via, string Path, long Bytes, string Re
             if (archive is not null)
             {
                 var initrd = System.IO.Path.Combine(stateDirectory, "initrd.cpio");
-                archive.WriteInitrd(imageInitrd, initrd);
-                return new BundleRootfs(RootfsVia.Initramfs, initrd, archive.Bytes,
+                var appended = archive.WriteInitrd(imageInitrd, initrd);
+                return new BundleRootfs(RootfsVia.Initramfs, initrd, appended,
                     via == RootfsVia.Auto ? $"{archive.Entries} entries, {archive.Bytes} bytes: within the initramfs's {RootfsArchive.MaxEntries} entries and {RootfsArchive.MaxBytes} bytes" : "asked for");
             }
             if (via == RootfsVia.Initramfs) throw new BundleException($"rootfs '{rootfs}' cannot go in the initramfs: {refusal}");

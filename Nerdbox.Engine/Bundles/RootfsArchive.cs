@@ -106,13 +106,20 @@ public sealed class RootfsArchive
 
     /// <summary>
     /// Writes <paramref name="initrd"/>: the image's initramfs, then this rootfs as a second archive under
-    /// <see cref="GuestBundleLayout.InitramfsRootfs"/>. A file that changed since the scan past the limits is refused.
+    /// <see cref="GuestBundleLayout.InitramfsRootfs"/>; returns that archive's length. A file that changed since the scan
+    /// past the limits is refused.
     /// </summary>
-    public void WriteInitrd(string imageInitrd, string initrd)
+    public long WriteInitrd(string imageInitrd, string initrd)
     {
         File.Copy(imageInitrd, initrd, overwrite: true);
         using var stream = new FileStream(initrd, FileMode.Append, FileAccess.Write, FileShare.None, 1 << 16);
-        using var cpio = new CpioWriter(stream);
+        var cpio = new CpioWriter(stream);
+        using (cpio) WriteEntries(cpio);
+        return cpio.Length;
+    }
+
+    private void WriteEntries(CpioWriter cpio)
+    {
         var prefix = GuestBundleLayout.InitramfsRootfs.TrimStart('/');
         cpio.Directory(Path.GetDirectoryName(prefix)!, 0x1C0 /* 0700 */);
         var linkIds = new Dictionary<(ulong, ulong), uint>();

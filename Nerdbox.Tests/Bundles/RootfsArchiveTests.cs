@@ -38,7 +38,8 @@ public sealed class RootfsArchiveTests : IDisposable
         // The hard-linked file counts once; the link's target counts too.
         Assert.Equal(new FileInfo(tool).Length + "tool".Length, archive.Bytes);
         var initrd = Path.Combine(_dir, "initrd.cpio");
-        archive.WriteInitrd(image, initrd);
+        var appended = archive.WriteInitrd(image, initrd);
+        Assert.Equal(new FileInfo(initrd).Length - new FileInfo(image).Length, appended);
 
         var bytes = File.ReadAllBytes(initrd);
         Assert.Equal(File.ReadAllBytes(image), bytes[..(int)new FileInfo(image).Length]);
