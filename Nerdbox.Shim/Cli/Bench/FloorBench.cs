@@ -177,9 +177,9 @@ public static class FloorBench
             var (median, p90) = (Median(s), s.Count == 0 ? double.NaN : Percentile([.. s.Order()], 0.9));
             sb.AppendLine($"{name,-22} {s.Count,5} {median,10:0.0} {p90,10:0.0} {median / floorMedian,13:0.00} {p90 / floorP90,10:0.00}");
         }
-        sb.AppendLine("  floor: a bare VM with the run's VMM, kernel, accelerator, VMM flags, CPUs, memory, kernel words and devices (a like");
-        sb.AppendLine("         disk when the run's rootfs comes on one),");
-        sb.AppendLine($"         whose /init (static busybox) prints '{FloorImage.Line}' and powers off: VMM spawn until the line is in the console log");
+        sb.AppendLine("  floor: a bare VM with the run's VMM, kernel, accelerator, VMM flags, CPUs, memory, kernel words and devices (a like disk");
+        sb.AppendLine($"         when the run's rootfs comes on one), whose /init (static busybox) prints '{FloorImage.Line}' and powers off:");
+        sb.AppendLine("         VMM spawn until the line is in the console log");
         sb.AppendLine("  boot to output: `run` in this process: VMM spawn until the container's first output reaches the host (the run summary's figure)");
         sb.AppendLine($"  wall from CLI start: a separate `run --quiet` process: process start until the container's line is on its stdout;");
         sb.AppendLine($"         executable: {cli.Description}");
