@@ -63,6 +63,25 @@ public sealed class AgentCallFaultTests
     }
 
     [Theory]
+    [InlineData(true, "bundle names both a rootfs disk and the initramfs's rootfs; give one")]
+    [InlineData(false, "no rootfs came in the initramfs (/nerdbox/rootfs)")]
+    public async Task A_bundle_whose_rootfs_is_said_to_be_in_the_initramfs_is_refused_by_name_when_it_is_not_there_or_a_disk_is_named_too(bool withDisk, string detail)
+    {
+        await using var agent = await HostAgent.StartAsync();
+        var request = new Nerdbox.Api.Bundle.V1.CreateBundleRequest
+        {
+            Id = "b",
+            RootfsInInitramfs = true,
+            Rootfs = withDisk ? new Nerdbox.Api.Bundle.V1.RootfsDisk { Serial = "rootfs", Fstype = "erofs" } : null,
+        };
+        request.Files["config.json"] = Google.Protobuf.ByteString.CopyFromUtf8("{}");
+        var e = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await agent.Client.Bundle.CreateAsync(request, deadline: DateTime.UtcNow.AddSeconds(30)));
+        Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains(detail, e.Status.Detail);
+        await ServesOnAsync(agent);
+    }
+
+    [Theory]
     [InlineData("0123")]
     [InlineData("0123456789ABCDEF")]
     [InlineData("0000000000000000")]
