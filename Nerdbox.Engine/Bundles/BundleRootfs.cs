@@ -23,23 +23,29 @@ public sealed record BundleRootfs(string Via, string Path, long Bytes, string Re
     /// <summary>The disk to attach, or null when the rootfs is in the initramfs.</summary>
     public string? Disk => InInitramfs ? null : Path;
 
-    public static async Task<BundleRootfs> PrepareAsync(string rootfs, string via, string imageInitrd, string stateDirectory, CancellationToken ct)
+    /// <summary>
+    /// Which way the rootfs goes, and why, without packing it: its archive when it goes in the initramfs, else null. Asked
+    /// for the initramfs, a rootfs that cannot go there is refused, naming why.
+    /// </summary>
+    public static (RootfsArchive? Archive, string Reason) Choose(string rootfs, string via)
     {
         if (!RootfsVia.All.Contains(via)) throw new ArgumentException($"rootfs delivery '{via}': use one of {string.Join(", ", RootfsVia.All)}");
-        string reason;
-        if (via == RootfsVia.Disk) reason = "asked for";
-        else
+        if (via == RootfsVia.Disk) return (null, "asked for");
+        var (archive, refusal) = RootfsArchive.Scan(rootfs);
+        if (archive is not null)
+            return (archive, via == RootfsVia.Auto ? $"{archive.Entries} entries, {archive.Bytes} bytes: within the initramfs's {RootfsArchive.MaxEntries} entries and {RootfsArchive.MaxBytes} bytes" : "asked for");
+        if (via == RootfsVia.Initramfs) throw new BundleException($"rootfs '{rootfs}' cannot go in the initramfs: {refusal}");
+        return (null, $"not in the initramfs: {refusal}");
+    }
+
+    /// <summary>Packs the rootfs the way <see cref="Choose"/> says, into <paramref name="stateDirectory"/>.</summary>
+    public static async Task<BundleRootfs> PrepareAsync(string rootfs, string via, string imageInitrd, string stateDirectory, CancellationToken ct)
+    {
+        var (archive, reason) = Choose(rootfs, via);
+        if (archive is not null)
         {
-            var (archive, refusal) = RootfsArchive.Scan(rootfs);
-            if (archive is not null)
-            {
-                var initrd = System.IO.Path.Combine(stateDirectory, "initrd.cpio");
-                var appended = archive.WriteInitrd(imageInitrd, initrd);
-                return new BundleRootfs(RootfsVia.Initramfs, initrd, appended,
-                    via == RootfsVia.Auto ? $"{archive.Entries} entries, {archive.Bytes} bytes: within the initramfs's {RootfsArchive.MaxEntries} entries and {RootfsArchive.MaxBytes} bytes" : "asked for");
-            }
-            if (via == RootfsVia.Initramfs) throw new BundleException($"rootfs '{rootfs}' cannot go in the initramfs: {refusal}");
-            reason = $"not in the initramfs: {refusal}";
+            var initrd = System.IO.Path.Combine(stateDirectory, "initrd.cpio");
+            return new BundleRootfs(RootfsVia.Initramfs, initrd, archive.WriteInitrd(imageInitrd, initrd), reason);
         }
         var disk = await RootfsDisk.BuildAsync(rootfs, System.IO.Path.Combine(stateDirectory, "rootfs.erofs"), ct);
         return new BundleRootfs(RootfsVia.Disk, disk, new FileInfo(disk).Length, reason);

@@ -65,7 +65,10 @@ public static class FloorBench
         {
             var floorInitrd = await FloorImage.EnsureAsync(Path.GetDirectoryName(options.Image.Directory)!, ct);
             // The bare VM gets the run's devices: a disk like the run's rootfs disk, or none when the run's rootfs is in its initramfs.
-            var disk = (await BundleRootfs.PrepareAsync(Path.Combine(bundle, "rootfs"), options.Rootfs, options.Image.InitrdPath, bundle, ct)).Disk;
+            var rootfs = Path.Combine(bundle, "rootfs");
+            var disk = BundleRootfs.Choose(rootfs, options.Rootfs).Archive is null
+                ? await RootfsDisk.BuildAsync(rootfs, Path.Combine(bundle, "floor-disk.erofs"), ct)
+                : null;
             var runArgs = CliRunArgs(bundle, request, options);
             // The first boots pay for JIT and a cold page cache: one of each, untimed.
             var before = Kind.Cli;
